@@ -1,0 +1,27 @@
+# The README's two commands. Both bootstrap .venv on a fresh machine (Python 3.11 + PyPI only).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --editable '.[infra,dev]'
+	touch $@
+
+run: $(INSTALLED)
+	$(BIN)/ephitup status
+
+test: $(INSTALLED)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check app infra scripts tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,107 @@
+"""The storage interface both backends implement, and the errors they raise.
+
+Errors double as the builtin a caller would naturally catch: a missing object is a
+``FileNotFoundError``, a denied one a ``PermissionError``; an unreachable store is
+``StorageUnavailableError``, which callers tell apart from a bug (it means "retry later").
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+CHUNK_SIZE = 256 * 1024
+
+
+class StorageError(Exception):
+    """Base of every storage failure (the seed called it ``S3StorageError``)."""
+
+
+class ObjectNotFoundError(StorageError, FileNotFoundError):
+    pass
+
+
+class StorageAccessDeniedError(StorageError, PermissionError):
+    pass
+
+
+class StorageUnavailableError(StorageError):
+    """The store did not answer (network, timeouts, 5xx after retries): retry later."""
+
+
+class ChecksumMismatchError(StorageError):
+    """What was stored is not what was sent."""
+
+
+class InvalidReferenceError(StorageError, ValueError):
+    """A reference or key that is malformed or escapes the data folder."""
+
+
+@dataclass(frozen=True)
+class ObjectStat:
+    key: str
+    size: int
+    etag: str
+    last_modified: datetime
+    content_type: str | None  # None where the store does not say (S3 listings)
+    sha256: str | None = None  # the store's own checksum where it keeps one (S3: base64)
+
+
+class Storage(abc.ABC):
+    """Objects addressed by ``/``-separated keys, e.g. ``episodes/u1/e1/e1.mp3``."""
+
+    kind: str
+
+    @abc.abstractmethod
+    def save_file(self, key: str, path: Path, content_type: str) -> ObjectStat:
+        """Store a local file; return only once the stored copy is verified."""
+
+    @abc.abstractmethod
+    def save_stream(self, key: str, stream: BinaryIO, content_type: str) -> ObjectStat:
+        """Store what a binary stream yields until EOF."""
+
+    @abc.abstractmethod
+    def open_range(
+        self, key: str, start: int = 0, end: int | None = None, chunk_size: int = CHUNK_SIZE
+    ) -> Iterator[bytes]:
+        """Yield bytes ``start..end`` (inclusive; ``end=None`` means to the end) in chunks."""
+
+    @abc.abstractmethod
+    def stat(self, key: str) -> ObjectStat: ...
+
+    @abc.abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove an object; a missing one is not an error."""
+
+    @abc.abstractmethod
+    def list(self, prefix: str = "") -> Iterator[ObjectStat]: ...
+
+    @abc.abstractmethod
+    def copy(self, source_key: str, dest_key: str) -> ObjectStat: ...
+
+    @abc.abstractmethod
+    def reference(self, key: str) -> str:
+        """The string a record stores to find this object again."""
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.stat(key)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def move(self, source_key: str, dest_key: str) -> ObjectStat:
+        """Copy, then delete the source: the object exists at every instant."""
+        stat = self.copy(source_key, dest_key)
+        self.delete(source_key)
+        return stat
+
+    def read_bytes(self, key: str) -> bytes:
+        return b"".join(self.open_range(key))
+
+    def presign(self, key: str, expires_in: int = 3600) -> str:
+        raise NotImplementedError(f"{self.kind} storage cannot presign URLs")

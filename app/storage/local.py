@@ -1,0 +1,120 @@
+"""Objects as files under ``DATA_FOLDER``: the default, and what Render's persistent disk holds."""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from app.storage.base import (
+    CHUNK_SIZE,
+    InvalidReferenceError,
+    ObjectNotFoundError,
+    ObjectStat,
+    Storage,
+)
+from app.storage.references import safe_key
+
+mimetypes.add_type("audio/mpeg", ".mp3")
+mimetypes.add_type("audio/mp4", ".m4a")
+
+
+class LocalStorage(Storage):
+    kind = "local"
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path(self, key: str) -> Path:
+        """The file for ``key``; refuses keys (and symlinks) that lead outside the root."""
+        root = self.root.resolve()
+        candidate = root / safe_key(key)
+        resolved = candidate.resolve()
+        if not resolved.is_relative_to(root):
+            raise InvalidReferenceError(f"{key!r} resolves outside DATA_FOLDER ({self.root})")
+        return candidate
+
+    def save_file(self, key: str, path: Path, content_type: str) -> ObjectStat:
+        with Path(path).open("rb") as source:
+            return self.save_stream(key, source, content_type)
+
+    def save_stream(self, key: str, stream: BinaryIO, content_type: str) -> ObjectStat:
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Write beside the target, flush to disk, then rename: a crash never leaves half a file.
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                shutil.copyfileobj(stream, out, CHUNK_SIZE)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return self.stat(key)
+
+    def open_range(
+        self, key: str, start: int = 0, end: int | None = None, chunk_size: int = CHUNK_SIZE
+    ) -> Iterator[bytes]:
+        path = self._existing(key)
+        handle = path.open("rb")  # opened now, so a missing file fails before the first chunk
+
+        def chunks() -> Iterator[bytes]:
+            with handle:
+                handle.seek(start)
+                remaining = None if end is None else end - start + 1
+                while remaining is None or remaining > 0:
+                    block = handle.read(chunk_size if remaining is None else min(chunk_size, remaining))
+                    if not block:
+                        return
+                    if remaining is not None:
+                        remaining -= len(block)
+                    yield block
+
+        return chunks()
+
+    def stat(self, key: str) -> ObjectStat:
+        path = self._existing(key)
+        info = path.stat()
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return ObjectStat(
+            key=safe_key(key),
+            size=info.st_size,
+            etag=f'"{info.st_mtime_ns:x}-{info.st_size:x}"',
+            last_modified=datetime.fromtimestamp(info.st_mtime, UTC),
+            content_type=content_type,
+        )
+
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
+
+    def list(self, prefix: str = "") -> Iterator[ObjectStat]:
+        root = self.root.resolve()
+        if not root.exists():
+            return
+        for dirpath, _dirs, files in os.walk(root):
+            for name in sorted(files):
+                if name.endswith(".part"):
+                    continue
+                key = (Path(dirpath) / name).relative_to(root).as_posix()
+                if key.startswith(prefix):
+                    yield self.stat(key)
+
+    def copy(self, source_key: str, dest_key: str) -> ObjectStat:
+        source = self._existing(source_key)
+        return self.save_file(dest_key, source, self.stat(source_key).content_type)
+
+    def reference(self, key: str) -> str:
+        return safe_key(key)
+
+    def _existing(self, key: str) -> Path:
+        path = self.path(key)
+        if not path.is_file():
+            raise ObjectNotFoundError(f"no file {key!r} under DATA_FOLDER ({self.root})")
+        return path

@@ -1,0 +1,235 @@
+"""Objects in S3 (or an S3-compatible store), directly or through an access point.
+
+The access point is used the way AWS documents it: its ARN or alias is passed as ``Bucket=``; the
+endpoint is never rewritten by hand. Stored references always name the real bucket.
+"""
+
+from __future__ import annotations
+
+import base64
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import boto3
+from boto3.exceptions import S3TransferFailedError, S3UploadFailedError
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+
+from app.settings import MAX_PRESIGN_SECONDS, Settings
+from app.storage.base import (
+    CHUNK_SIZE,
+    ChecksumMismatchError,
+    ObjectNotFoundError,
+    ObjectStat,
+    Storage,
+    StorageAccessDeniedError,
+    StorageError,
+    StorageUnavailableError,
+)
+from app.storage.checksums import PART_SIZE, FileDigest, digest_file, digest_stream
+from app.storage.references import safe_key
+
+_NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
+_DENIED = {"403", "AccessDenied", "Forbidden", "AllAccessDisabled", "InvalidAccessKeyId",
+           "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken"}
+_UNAVAILABLE = {"500", "502", "503", "504", "SlowDown", "ServiceUnavailable", "InternalError",
+                "RequestTimeout", "RequestTimeTooSkewed"}
+
+
+def make_client(settings: Settings) -> Any:
+    """An S3 client with the region always set, SigV4, standard retries and bounded timeouts."""
+    session = boto3.session.Session(
+        aws_access_key_id=settings.access_key_id,
+        aws_secret_access_key=settings.secret_access_key,
+        aws_session_token=settings.session_token,
+        region_name=settings.region,
+    )
+    config = Config(
+        region_name=settings.region,
+        signature_version="s3v4",
+        retries={"mode": "standard", "max_attempts": settings.max_attempts},
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+        # Emulators and S3-compatible stores rarely resolve virtual-hosted bucket names.
+        s3={"addressing_style": "path" if settings.endpoint_url else "auto"},
+    )
+    return session.client("s3", endpoint_url=settings.endpoint_url, config=config)
+
+
+class S3Storage(Storage):
+    kind = "s3"
+
+    def __init__(self, settings: Settings, part_size: int = PART_SIZE, client: Any = None) -> None:
+        if not settings.s3_target:
+            raise StorageError("S3 storage needs S3_BUCKET_NAME or S3_ACCESS_POINT")
+        self.settings = settings
+        self.target: str = settings.s3_target  # what object calls pass as Bucket=
+        self.bucket_name: str = settings.bucket_name or settings.s3_target  # what references name
+        self.part_size = part_size
+        self.transfer = TransferConfig(multipart_threshold=part_size, multipart_chunksize=part_size)
+        self._client = client
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> Any:
+        """Created on first use (importing the app never touches the network), once, thread-safely."""
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = make_client(self.settings)
+        return self._client
+
+    def holds(self, bucket: str) -> bool:
+        """Whether a reference's bucket part names this store (bucket, access-point ARN or alias)."""
+        return bucket in {self.bucket_name, self.target, self.settings.access_point} - {None}
+
+    def save_file(self, key: str, path: Path, content_type: str) -> ObjectStat:
+        digest = digest_file(Path(path), self.part_size)
+        with self._errors("s3:PutObject", key):
+            self.client.upload_file(
+                str(path), self.target, safe_key(key),
+                ExtraArgs=self._put_args(content_type, digest), Config=self.transfer,
+            )
+        return self.verify(key, digest)
+
+    def save_stream(self, key: str, stream: BinaryIO, content_type: str) -> ObjectStat:
+        # Spooled to a temporary file first: the checksum must be known before S3 is told it.
+        with tempfile.TemporaryFile() as spool:
+            while block := stream.read(CHUNK_SIZE):
+                spool.write(block)
+            spool.seek(0)
+            digest = digest_stream(spool, self.part_size)
+            spool.seek(0)
+            with self._errors("s3:PutObject", key):
+                self.client.upload_fileobj(
+                    spool, self.target, safe_key(key),
+                    ExtraArgs=self._put_args(content_type, digest), Config=self.transfer,
+                )
+        return self.verify(key, digest)
+
+    def verify(self, key: str, digest: FileDigest) -> ObjectStat:
+        """Compare S3's own size and SHA-256 for ``key`` with what was sent."""
+        stat = self.stat(key)
+        if stat.size != digest.size or not digest.matches_checksum(stat.sha256):
+            raise ChecksumMismatchError(
+                f"s3://{self.bucket_name}/{key} holds {stat.size} bytes with SHA-256 {stat.sha256}, "
+                f"expected {digest.size} bytes with {digest.s3_checksum}"
+            )
+        return stat
+
+    def open_range(
+        self, key: str, start: int = 0, end: int | None = None, chunk_size: int = CHUNK_SIZE
+    ) -> Iterator[bytes]:
+        extra = {"Range": f"bytes={start}-{'' if end is None else end}"} if start or end is not None else {}
+        with self._errors("s3:GetObject", key):
+            body = self.client.get_object(Bucket=self.target, Key=safe_key(key), **extra)["Body"]
+
+        def chunks() -> Iterator[bytes]:
+            try:
+                with self._errors("s3:GetObject", key):
+                    yield from body.iter_chunks(chunk_size)
+            finally:
+                body.close()
+
+        return chunks()
+
+    def stat(self, key: str) -> ObjectStat:
+        head = self._head(key)
+        return ObjectStat(
+            key=key,
+            size=head["ContentLength"],
+            etag=head["ETag"],
+            last_modified=head["LastModified"],
+            content_type=head.get("ContentType"),
+            sha256=head.get("ChecksumSHA256"),
+        )
+
+    def _head(self, key: str) -> dict[str, Any]:
+        with self._errors("s3:GetObject (and s3:ListBucket to tell missing from denied)", key):
+            return self.client.head_object(  # type: ignore[no-any-return]
+                Bucket=self.target, Key=safe_key(key), ChecksumMode="ENABLED"
+            )
+
+    def delete(self, key: str) -> None:
+        with self._errors("s3:DeleteObject", key):
+            self.client.delete_object(Bucket=self.target, Key=safe_key(key))
+
+    def list(self, prefix: str = "") -> Iterator[ObjectStat]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        with self._errors("s3:ListBucket", prefix):
+            for page in paginator.paginate(Bucket=self.target, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    yield ObjectStat(item["Key"], item["Size"], item["ETag"], item["LastModified"], None)
+
+    def copy(self, source_key: str, dest_key: str) -> ObjectStat:
+        source = self._head(source_key)
+        with self._errors("s3:GetObject and s3:PutObject", f"{source_key} -> {dest_key}"):
+            self.client.copy_object(
+                CopySource={"Bucket": self.target, "Key": safe_key(source_key)},
+                Bucket=self.target, Key=safe_key(dest_key),
+                MetadataDirective="COPY", ChecksumAlgorithm="SHA256",
+            )
+        copied = self.stat(dest_key)
+        # A copy is one PUT, so its checksum covers the whole object: check it against the upload's.
+        expected = source.get("Metadata", {}).get("sha256")
+        if copied.size != source["ContentLength"] or (
+            expected and copied.sha256 != base64.b64encode(bytes.fromhex(expected)).decode()
+        ):
+            raise ChecksumMismatchError(f"copy of {source_key!r} to {dest_key!r} does not match")
+        return copied
+
+    def presign(self, key: str, expires_in: int = 3600) -> str:
+        """The one place that presigns: a GET URL, valid at most SigV4's seven days."""
+        if not 1 <= expires_in <= MAX_PRESIGN_SECONDS:
+            raise ValueError(f"expires_in={expires_in} must be 1..{MAX_PRESIGN_SECONDS} seconds (SigV4)")
+        return self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.target, "Key": safe_key(key)}, ExpiresIn=expires_in
+        )
+
+    def reference(self, key: str) -> str:
+        return f"s3://{self.bucket_name}/{safe_key(key)}"
+
+    @staticmethod
+    def _put_args(content_type: str, digest: FileDigest) -> dict[str, Any]:
+        return {
+            "ContentType": content_type,
+            "ChecksumAlgorithm": "SHA256",
+            "Metadata": {"sha256": digest.sha256_hex},
+        }
+
+    @contextmanager
+    def _errors(self, action: str, key: str) -> Iterator[None]:
+        """Translate boto errors into the storage errors of ``app.storage.base``."""
+        try:
+            yield
+        except (S3UploadFailedError, S3TransferFailedError) as error:
+            cause = error.__cause__ or error.__context__
+            raise self._translate(cause or error, action, key) from error
+        except (ClientError, BotoCoreError) as error:
+            raise self._translate(error, action, key) from error
+
+    def _translate(self, error: BaseException, action: str, key: str) -> StorageError:
+        where = f"s3://{self.target}/{key}"
+        if isinstance(error, ClientError):
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            status = str(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+            if code in _NOT_FOUND:
+                return ObjectNotFoundError(f"{where} does not exist")
+            if code in _DENIED or status == "403":
+                return StorageAccessDeniedError(
+                    f"S3 denied access to {where} ({code}): the credentials likely lack {action}"
+                )
+            if code in _UNAVAILABLE or status.startswith("5"):
+                return StorageUnavailableError(f"S3 is unavailable for {where} ({code})")
+            if code == "NoSuchBucket":
+                return StorageError(f"bucket {self.target!r} does not exist: check S3_BUCKET_NAME")
+            return StorageError(f"S3 refused {action} on {where}: {code}")
+        if isinstance(error, (BotoConnectionError, HTTPClientError)):
+            return StorageUnavailableError(f"S3 is unreachable for {where}: {error}")
+        return StorageError(f"S3 failed {action} on {where}: {error}")

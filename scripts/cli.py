@@ -1,0 +1,54 @@
+"""The ``ephitup`` command: operator tools over ``app/`` and ``infra/``.
+
+Exit codes CI can trust: 0 success, 1 a check or operation failed, 2 bad usage or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+from app.settings import Settings, SettingsError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Print the storage mode the current environment selects, and any problem with it."""
+    settings = Settings.from_env()
+    decision = settings.decide_storage()
+    report = {"storage_mode": decision.mode, "problems": list(decision.problems), "settings": settings.public()}
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"storage mode: {decision.mode}")
+        for problem in decision.problems:
+            print(f"warning: {problem}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ephitup", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    status = commands.add_parser("status", help=cmd_status.__doc__, description=cmd_status.__doc__)
+    status.add_argument("--json", action="store_true", help="print a JSON report")
+    status.set_defaults(handler=cmd_status)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except SettingsError as error:
+        print(f"ephitup: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Shared fixtures: fake AWS credentials, moto (in-process and as a threaded server on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.server import ThreadedMotoServer
+
+from app.settings import Settings
+
+REGION = "us-east-2"
+BUCKET = "ephitup-test-media"
+ACCOUNT = "123456789012"  # moto's default account
+
+
+def s3_env(data_folder: Path, **overrides: str) -> dict[str, str]:
+    env = {
+        "DATA_FOLDER": str(data_folder),
+        "STORAGE_MODE": "s3",
+        "S3_BUCKET_NAME": BUCKET,
+        "S3_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "S3_CONNECT_TIMEOUT": "2",
+        "S3_READ_TIMEOUT": "10",
+        "S3_MAX_ATTEMPTS": "3",
+    }
+    env.update(overrides)
+    return env
+
+
+def create_bucket(client, name: str = BUCKET) -> None:  # type: ignore[no-untyped-def]
+    client.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+
+
+@pytest.fixture(autouse=True)
+def _isolated_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test can reach real AWS or read the developer's credentials."""
+    for name in list(os.environ):
+        if name.startswith(("AWS_", "S3_")) or name in ("STORAGE_MODE", "DATA_FOLDER", "APP_TOKEN"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def bucket(aws: None):  # type: ignore[no-untyped-def]
+    client = boto3.client("s3", region_name=REGION)
+    create_bucket(client)
+    return client
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """A moto server on an ephemeral loopback port; yields its endpoint URL."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def server_bucket(moto_server: str, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """A fresh bucket on the moto server (named after the test) and a client for it."""
+    name = "t-" + "".join(c if c.isalnum() else "-" for c in request.node.name.lower())[:50].strip("-")
+    client = boto3.client("s3", region_name=REGION, endpoint_url=moto_server)
+    create_bucket(client, name)
+    yield name, client
+    for item in client.list_objects_v2(Bucket=name).get("Contents", []):
+        client.delete_object(Bucket=name, Key=item["Key"])
+    client.delete_bucket(Bucket=name)
+
+
+def settings_for(env: dict[str, str]) -> Settings:
+    return Settings.from_env(env)

@@ -1,0 +1,48 @@
+"""The local backend never reads or writes outside DATA_FOLDER, whatever the key or the links."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from app.storage import InvalidReferenceError, LocalStorage
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> LocalStorage:
+    (tmp_path / "data" / "uploads").mkdir(parents=True)
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "secret.txt").write_text("do not serve")
+    return LocalStorage(tmp_path / "data")
+
+
+@pytest.mark.parametrize("key", ["../outside/secret.txt", "uploads/../../outside/secret.txt", "/etc/passwd",
+                                 "uploads/..\\..\\x", "uploads/\x00x"])
+def test_traversal_is_refused(storage: LocalStorage, key: str) -> None:
+    with pytest.raises(InvalidReferenceError):
+        storage.stat(key)
+    with pytest.raises(InvalidReferenceError):
+        storage.save_stream(key, io.BytesIO(b"x"), "text/plain")
+
+
+def test_symlinked_directory_pointing_out_is_refused(storage: LocalStorage, tmp_path: Path) -> None:
+    (storage.root / "uploads" / "escape").symlink_to(tmp_path / "outside")
+    with pytest.raises(InvalidReferenceError):
+        storage.read_bytes("uploads/escape/secret.txt")
+    with pytest.raises(InvalidReferenceError):
+        storage.save_stream("uploads/escape/new.txt", io.BytesIO(b"x"), "text/plain")
+    assert not (tmp_path / "outside" / "new.txt").exists()
+
+
+def test_symlinked_file_pointing_out_is_refused(storage: LocalStorage, tmp_path: Path) -> None:
+    (storage.root / "uploads" / "link.txt").symlink_to(tmp_path / "outside" / "secret.txt")
+    with pytest.raises(InvalidReferenceError):
+        storage.read_bytes("uploads/link.txt")
+
+
+def test_a_symlink_inside_the_root_is_fine(storage: LocalStorage) -> None:
+    storage.save_stream("uploads/real.txt", io.BytesIO(b"ok"), "text/plain")
+    (storage.root / "uploads" / "alias.txt").symlink_to(storage.root / "uploads" / "real.txt")
+    assert storage.read_bytes("uploads/alias.txt") == b"ok"

@@ -1,0 +1,95 @@
+from pathlib import Path
+
+import pytest
+
+from app.settings import CONTRACT, ENV, Settings, SettingsError, is_s3_configured
+
+FULL = {"S3_BUCKET_NAME": "media", "AWS_ACCESS_KEY_ID": "id", "AWS_SECRET_ACCESS_KEY": "secret"}
+AP_ARN = "arn:aws:s3:us-east-2:123456789012:accesspoint/ephitup-prod"
+
+
+def decide(**env: str):  # type: ignore[no-untyped-def]
+    return Settings.from_env(env).decide_storage()
+
+
+def test_defaults_follow_the_contract() -> None:
+    settings = Settings.from_env({})
+    assert settings.data_folder == Path("./data")
+    assert settings.storage_mode == "auto"
+    assert settings.region == "us-east-2"
+    assert settings.audio_delivery == "proxy"
+    assert settings.max_upload_bytes == 200 * 1024 * 1024
+    assert {v.name for v in CONTRACT} >= {"DATA_FOLDER", "STORAGE_MODE", "S3_BUCKET_NAME", "S3_ACCESS_POINT",
+                                          "S3_REGION", "S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
+                                          "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AUDIO_DELIVERY",
+                                          "APP_TOKEN"}
+    assert ENV["AWS_SECRET_ACCESS_KEY"].secret and not ENV["S3_BUCKET_NAME"].secret
+
+
+def test_auto_with_nothing_set_is_local_and_quiet() -> None:
+    decision = decide()
+    assert decision.mode == "local" and decision.problems == ()
+
+
+def test_auto_with_bucket_and_both_keys_is_s3() -> None:
+    assert decide(**FULL).mode == "s3"
+    assert is_s3_configured(FULL) and not is_s3_configured({})
+
+
+@pytest.mark.parametrize("missing", sorted(FULL))
+def test_auto_half_set_falls_back_to_local_naming_what_is_missing(missing: str) -> None:
+    env = {k: v for k, v in FULL.items() if k != missing}
+    decision = decide(**env)
+    assert decision.mode == "local"
+    assert len(decision.problems) == 1 and missing in decision.problems[0]
+
+
+def test_explicit_local_wins_over_a_full_s3_config() -> None:
+    decision = decide(STORAGE_MODE="local", **FULL)
+    assert decision.mode == "local" and decision.problems == ()
+
+
+def test_explicit_s3_with_a_full_config() -> None:
+    assert decide(STORAGE_MODE="s3", **FULL).mode == "s3"
+
+
+def test_explicit_s3_half_set_is_an_error_naming_every_missing_variable() -> None:
+    with pytest.raises(SettingsError) as error:
+        decide(STORAGE_MODE="s3", S3_BUCKET_NAME="media")
+    assert "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY are not set" in str(error.value)
+    assert "STORAGE_MODE=local" in str(error.value)
+
+
+def test_unknown_mode_names_the_value_and_the_choices() -> None:
+    with pytest.raises(SettingsError, match=r"STORAGE_MODE='cloud' is not one of auto, local, s3"):
+        Settings.from_env({"STORAGE_MODE": "cloud"})
+
+
+@pytest.mark.parametrize("name,value", [("MAX_UPLOAD_MB", "lots"), ("MAX_UPLOAD_MB", "0"),
+                                        ("AUDIO_DELIVERY", "cdn")])
+def test_bad_values_name_the_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})
+
+
+def test_access_point_arn_in_bucket_name_is_understood_as_the_access_point() -> None:
+    settings = Settings.from_env({**FULL, "S3_BUCKET_NAME": AP_ARN})
+    assert settings.access_point == AP_ARN and settings.bucket_name is None
+    assert settings.s3_target == AP_ARN
+    decision = settings.decide_storage()
+    assert decision.mode == "s3"
+    assert any("S3_BUCKET_NAME to the real bucket" in p for p in decision.problems)
+
+
+def test_access_point_beside_bucket_is_the_target_and_the_bucket_stays_the_name() -> None:
+    settings = Settings.from_env({**FULL, "S3_ACCESS_POINT": AP_ARN})
+    assert settings.s3_target == AP_ARN and settings.bucket_name == "media"
+    assert settings.decide_storage().problems == ()
+
+
+def test_public_settings_never_show_secrets() -> None:
+    settings = Settings.from_env({**FULL, "APP_TOKEN": "tok-123", "AWS_SESSION_TOKEN": "sess"})
+    shown = repr(settings.public()) + repr(settings)
+    for secret in ("secret", "tok-123", "sess"):
+        assert secret not in shown
+    assert settings.public()["AWS_SECRET_ACCESS_KEY_set"] is True
