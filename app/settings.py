@@ -53,6 +53,8 @@ CONTRACT: tuple[EnvVar, ...] = (
     EnvVar("S3_CONNECT_TIMEOUT", "5", "seconds to wait for a connection to S3"),
     EnvVar("S3_READ_TIMEOUT", "30", "seconds to wait for S3 to answer"),
     EnvVar("S3_MAX_ATTEMPTS", "5", "attempts per S3 call (standard retry mode)"),
+    EnvVar("RECONCILE_INTERVAL_SECONDS", "30", "how often pending uploads are retried"),
+    EnvVar("RENDER", None, "set by Render on its hosts: the data folder must then be the disk"),
 )
 ENV: Mapping[str, EnvVar] = {var.name: var for var in CONTRACT}
 
@@ -80,6 +82,8 @@ class Settings:
     connect_timeout: float
     read_timeout: float
     max_attempts: int
+    reconcile_interval: float = 30.0
+    on_render: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -115,6 +119,8 @@ class Settings:
             connect_timeout=_number(get, "S3_CONNECT_TIMEOUT", float, minimum=0.1),
             read_timeout=_number(get, "S3_READ_TIMEOUT", float, minimum=0.1),
             max_attempts=_number(get, "S3_MAX_ATTEMPTS", int, minimum=1),
+            reconcile_interval=_number(get, "RECONCILE_INTERVAL_SECONDS", float, minimum=0.05),
+            on_render=(get("RENDER") or "").lower() == "true",
         )
 
     @property

@@ -14,6 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from app.storage.checksums import PART_SIZE, FileDigest, digest_stream
+
 CHUNK_SIZE = 256 * 1024
 
 
@@ -100,8 +102,28 @@ class Storage(abc.ABC):
         self.delete(source_key)
         return stat
 
+    def digest(self, key: str) -> FileDigest:
+        """Size and checksums of a stored object, read through the interface."""
+        return digest_stream(_ChunkReader(self.open_range(key, chunk_size=PART_SIZE)))
+
     def read_bytes(self, key: str) -> bytes:
         return b"".join(self.open_range(key))
 
     def presign(self, key: str, expires_in: int = 3600) -> str:
         raise NotImplementedError(f"{self.kind} storage cannot presign URLs")
+
+
+class _ChunkReader:
+    """A ``read(n)`` face over an iterator of chunks, for code that wants a file."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks, self._buffer = chunks, b""
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self._buffer) < size:
+            chunk = next(self._chunks, b"")
+            if not chunk:
+                break
+            self._buffer += chunk
+        taken, self._buffer = (self._buffer, b"") if size < 0 else (self._buffer[:size], self._buffer[size:])
+        return taken

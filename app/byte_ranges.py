@@ -1,0 +1,144 @@
+"""HTTP byte ranges over the storage interface: 200 / 206 / 416, HEAD, ``If-Range``.
+
+Browsers (Safari first, with its ``Range: bytes=0-1`` probe) will not play or seek audio without
+correct 206 answers. One code path serves local files and S3 objects alike; only the requested
+bytes are read from the store, in bounded chunks. Modelled on Starlette's ``FileResponse`` rules:
+a malformed header is a 400, an unsatisfiable one a 416 with ``Content-Range: bytes */size``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import format_datetime
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from app.storage import Storage
+
+STREAM_CHUNK = 2 * 1024 * 1024
+PREFETCH_CHUNKS = 4  # memory per stream stays at a few chunks
+
+
+class MalformedRangeError(ValueError):
+    pass
+
+
+class RangeNotSatisfiableError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    start: int
+    end: int  # inclusive
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start + 1
+
+
+def parse_range(header: str, size: int) -> ByteRange | None:
+    """One ``bytes=`` range clipped to ``size``; ``None`` (serve it all) for a multi-range request."""
+    unit, _, specs = header.partition("=")
+    if unit.strip().lower() != "bytes" or not specs.strip():
+        raise MalformedRangeError(header)
+    parts = [part.strip() for part in specs.split(",")]
+    if len(parts) > 1:
+        return None  # RFC 9110 lets a server answer a multi-range request with the whole
+    first, dash, last = parts[0].partition("-")
+    if not dash or not (first.isdigit() or first == "") or not (last.isdigit() or last == ""):
+        raise MalformedRangeError(header)
+    if first == "":
+        if last == "":
+            raise MalformedRangeError(header)
+        suffix = int(last)
+        if suffix == 0 or size == 0:
+            raise RangeNotSatisfiableError(header)
+        return ByteRange(max(0, size - suffix), size - 1)
+    start = int(first)
+    if last and int(last) < start:
+        raise MalformedRangeError(header)
+    if start >= size:
+        raise RangeNotSatisfiableError(header)
+    return ByteRange(start, min(int(last), size - 1) if last else size - 1)
+
+
+def ranged_response(
+    request: Request, storage: Storage, key: str, *, size: int, etag: str, last_modified: datetime,
+    content_type: str, headers: dict[str, str] | None = None,
+) -> Response:
+    """Answer GET or HEAD for one stored object, honouring ``Range`` and ``If-Range``."""
+    base = {
+        "Accept-Ranges": "bytes",
+        "ETag": etag,
+        "Last-Modified": format_datetime(last_modified, usegmt=True),
+        **(headers or {}),
+    }
+    byte_range = None
+    header = request.headers.get("range")
+    if header and _if_range_holds(request.headers.get("if-range"), base):
+        try:
+            byte_range = parse_range(header, size)
+        except MalformedRangeError:
+            return JSONResponse({"detail": f"malformed Range header {header!r}: use bytes=START-END, "
+                                           "bytes=START- or bytes=-SUFFIX"}, status_code=400)
+        except RangeNotSatisfiableError:
+            return Response(status_code=416, headers={**base, "Content-Range": f"bytes */{size}"})
+    if byte_range is None:
+        status, start, end, length = 200, 0, size - 1, size
+    else:
+        status, start, end, length = 206, byte_range.start, byte_range.end, byte_range.length
+        base["Content-Range"] = f"bytes {start}-{end}/{size}"
+    base["Content-Length"] = str(length)
+    if request.method == "HEAD" or length == 0:
+        return Response(status_code=status, headers=base, media_type=content_type)
+    # Opened before the response starts, so a vanished object is an error status, not a cut stream.
+    chunks = storage.open_range(key, start, end, chunk_size=STREAM_CHUNK)
+    return StreamingResponse(prefetched(chunks), status_code=status, headers=base, media_type=content_type)
+
+
+async def prefetched(chunks: Iterator[bytes], depth: int = PREFETCH_CHUNKS) -> AsyncIterator[bytes]:
+    """Read the next chunks from the store while the current one is written to the client.
+
+    A thread per stream reads ahead into a bounded queue; when the client goes away the reader stops
+    at its next chunk and the store's stream is closed.
+    """
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def hand_over(item: bytes | BaseException | None) -> None:
+        asyncio.run_coroutine_threadsafe(queue.put(item), loop).result()
+
+    def read_ahead() -> None:
+        try:
+            for chunk in chunks:
+                if stop.is_set():
+                    return
+                hand_over(chunk)
+            hand_over(None)
+        except Exception as error:  # handed to the response, which raises it there
+            if not stop.is_set():
+                hand_over(error)
+        finally:
+            getattr(chunks, "close", lambda: None)()
+
+    threading.Thread(target=read_ahead, name="ephitup-read-ahead", daemon=True).start()
+    try:
+        while (item := await queue.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while not queue.empty():  # free a reader blocked on a full queue, so it can see the stop
+            queue.get_nowait()
+
+
+def _if_range_holds(if_range: str | None, headers: dict[str, str]) -> bool:
+    return if_range is None or if_range in (headers["ETag"], headers["Last-Modified"])

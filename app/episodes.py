@@ -1,0 +1,166 @@
+"""Episodes: the finalize step by which audio reaches storage, and the reconciler's single pass.
+
+Finalize order (DESIGN.md): local file → (S3) upload with checksum and verify → commit the record →
+only then delete the local copy. The record exists, pointing at the local file, before any upload
+starts, so at every instant it points at audio that exists; a crash anywhere leaves at worst a
+pending upload or a spare local copy, both of which ``reconcile`` finishes.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import BinaryIO
+
+from app.records import Episode, Records
+from app.storage import (
+    InvalidReferenceError,
+    LocalStorage,
+    Storage,
+    StorageError,
+    build_episode_asset_key,
+    parse_reference,
+)
+from app.storage.s3 import S3Storage
+
+log = logging.getLogger("ephitup.episodes")
+
+AUDIO_TYPES = {
+    "audio/mpeg": ".mp3", "audio/mp3": ".mp3", "audio/mp4": ".m4a", "audio/x-m4a": ".m4a",
+    "audio/aac": ".aac", "audio/wav": ".wav", "audio/x-wav": ".wav", "audio/ogg": ".ogg",
+    "audio/webm": ".webm", "audio/flac": ".flac",
+}
+RETRY_BASE_SECONDS = 5.0
+RETRY_MAX_SECONDS = 15 * 60.0
+FINALIZE_LEASE_SECONDS = 300.0  # a new record is the API's to finalize; the reconciler waits this long
+
+
+class StorageNotConfiguredError(StorageError):
+    """A record points at S3, but this process runs without S3 (or with another bucket)."""
+
+
+def episode_folder(name: str, episode_id: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")[:60] or "episode"
+    return f"{slug}-{episode_id[:8]}"
+
+
+def local_audio_key(folder: str, extension: str) -> str:
+    """The seed's layout: ``podcasts/episodes/<name>/audio/<name>.mp3``."""
+    return f"podcasts/episodes/{folder}/audio/{folder}{extension}"
+
+
+@dataclass
+class ReconcileReport:
+    uploaded: list[str] = field(default_factory=list)
+    still_pending: list[str] = field(default_factory=list)
+    local_copies_removed: list[str] = field(default_factory=list)
+
+
+class Episodes:
+    def __init__(self, records: Records, local: LocalStorage, remote: S3Storage | None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.records, self.local, self.remote, self.clock = records, local, remote, clock
+
+    def locate(self, reference: str) -> tuple[Storage, str]:
+        """The backend and key a stored reference points at."""
+        location = parse_reference(reference, self.local.root)
+        if not location.is_s3:
+            return self.local, location.key
+        if self.remote is None or not self.remote.holds(location.bucket or ""):
+            raise StorageNotConfiguredError(
+                f"audio is in s3://{location.bucket}/ but this app has "
+                f"{'no S3 configured' if self.remote is None else 'bucket ' + self.remote.bucket_name}"
+            )
+        return self.remote, location.key
+
+    def create(self, name: str, user_id: str | None, audio: BinaryIO, content_type: str) -> Episode:
+        """Store finished audio and finalize it (the API's path; a generator's worker uses the same)."""
+        episode_id = uuid.uuid4().hex
+        key = local_audio_key(episode_folder(name, episode_id), AUDIO_TYPES[content_type])
+        self.local.save_stream(key, audio, content_type)
+        digest = self.local.digest(key)
+        episode = self.records.add_episode(
+            id=episode_id, name=name, user_id=user_id, audio_ref=self.local.reference(key),
+            local_key=key if self.remote else None, content_type=content_type, size=digest.size,
+            sha256=digest.sha256_hex, state="pending_upload" if self.remote else "stored",
+            next_attempt_at=self.clock() + FINALIZE_LEASE_SECONDS,
+        )
+        return self.finalize(episode) if self.remote else episode
+
+    def finalize(self, episode: Episode) -> Episode:
+        """Upload a pending episode; on any failure keep it pending, playable from disk, and retry later."""
+        assert self.remote is not None and episode.local_key is not None
+        key = build_episode_asset_key(episode.user_id, episode.id, PurePosixPath(episode.local_key).name)
+        try:
+            if self.local.exists(episode.local_key):
+                stat = self.remote.save_file(key, self.local.path(episode.local_key), episode.content_type)
+            else:  # only S3 can still hold it (the local copy went after an upload that was not recorded)
+                stat = self.remote.stat(key)
+                if stat.size != episode.size:
+                    raise StorageError(f"local copy {episode.local_key} is gone and S3 holds no full copy")
+            # Verified in S3: commit the record, and only then let go of the local copy.
+            episode = self.records.update_episode(
+                episode.id, audio_ref=self.remote.reference(key), etag=stat.etag, state="stored",
+                last_error=None,
+            )
+        except Exception as error:
+            self._retry_later(episode, error)
+            if isinstance(error, StorageError):
+                return self.records.episode(episode.id)
+            raise
+        return self._drop_local_copy(episode)
+
+    def _retry_later(self, episode: Episode, error: Exception) -> None:
+        delay = min(RETRY_BASE_SECONDS * 2**episode.attempts, RETRY_MAX_SECONDS)
+        log.warning("episode %s stays pending (retry in %.0fs): %s", episode.id, delay, error)
+        self.records.update_episode(
+            episode.id, attempts=episode.attempts + 1, next_attempt_at=self.clock() + delay,
+            last_error=str(error),
+        )
+
+    def _drop_local_copy(self, episode: Episode) -> Episode:
+        if episode.local_key:
+            self.local.delete(episode.local_key)
+            episode = self.records.update_episode(episode.id, local_key=None)
+        return episode
+
+    def delete(self, episode: Episode) -> None:
+        """Forget the record first: a crash then leaves an orphan file, never a dangling record."""
+        self.records.delete_episode(episode.id)
+        for reference in {episode.audio_ref, episode.local_key} - {None}:
+            try:
+                storage, key = self.locate(reference)  # type: ignore[arg-type]
+                storage.delete(key)
+            except (StorageError, InvalidReferenceError) as error:
+                log.warning("episode %s deleted; its audio %s was not: %s", episode.id, reference, error)
+
+    def reconcile(self, force: bool = False) -> ReconcileReport:
+        """One pass: upload what is due, and drop local copies that S3 already holds."""
+        report = ReconcileReport()
+        if self.remote is None:
+            return report
+        now = self.clock()
+        due = self.records.episodes("state = 'pending_upload'") if force else self.records.due_uploads(now)
+        for episode in due:
+            episode = self.finalize(episode)
+            (report.uploaded if episode.state == "stored" else report.still_pending).append(episode.id)
+        leftovers = self.records.episodes("state = 'stored' AND local_key IS NOT NULL")
+        for episode in leftovers:  # a crash came between the record commit and the local delete
+            storage, key = self.locate(episode.audio_ref)
+            try:
+                held = storage.stat(key).size == episode.size
+            except StorageError as error:
+                log.warning("episode %s keeps its local copy for now: %s", episode.id, error)
+                continue
+            if held:
+                self._drop_local_copy(episode)
+                report.local_copies_removed.append(episode.id)
+        return report
+
+    def pending(self) -> list[Episode]:
+        return self.records.episodes("state = 'pending_upload'")

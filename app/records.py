@@ -1,0 +1,192 @@
+"""Episode and source records in SQLite (``$DATA_FOLDER/app.db``, WAL), schema versioned.
+
+``MIGRATIONS[i]`` takes a database from version ``i`` to ``i + 1`` (``PRAGMA user_version``); a later
+change appends a step and existing databases are brought forward at open.
+
+An episode's ``audio_ref`` is where its audio is authoritative *now*; ``local_key`` names a local
+copy that still exists (before upload, or until it is safely deleted after one).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Literal
+
+EpisodeState = Literal["stored", "pending_upload"]
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE episodes (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        user_id TEXT,
+        audio_ref TEXT NOT NULL,
+        local_key TEXT,
+        content_type TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        etag TEXT,
+        state TEXT NOT NULL CHECK (state IN ('stored', 'pending_upload')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL DEFAULT 0,
+        last_error TEXT,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX episodes_pending ON episodes (state, next_attempt_at);
+    CREATE TABLE sources (
+        id TEXT PRIMARY KEY,
+        filename TEXT NOT NULL,
+        ref TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        created_at REAL NOT NULL
+    );
+    """,
+)
+
+
+@dataclass(frozen=True)
+class Episode:
+    id: str
+    name: str
+    user_id: str | None
+    audio_ref: str
+    local_key: str | None
+    content_type: str
+    size: int
+    sha256: str
+    etag: str | None
+    state: EpisodeState
+    attempts: int
+    next_attempt_at: float
+    last_error: str | None
+    created_at: float
+    updated_at: float
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "name": self.name, "user_id": self.user_id, "state": self.state,
+            "audio_ref": self.audio_ref, "size": self.size, "sha256": self.sha256,
+            "content_type": self.content_type, "last_error": self.last_error,
+            "created_at": self.created_at, "updated_at": self.updated_at,
+            "audio_url": f"/api/podcasts/episodes/{self.id}/audio",
+        }
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    filename: str
+    ref: str
+    content_type: str
+    size: int
+    created_at: float
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "filename": self.filename, "content_type": self.content_type,
+            "size": self.size, "created_at": self.created_at,
+            "download_url": f"/api/sources/{self.id}/download",
+        }
+
+
+class Records:
+    """A small thread-safe repository; every write is one committed transaction."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.Lock()
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")  # a committed record survives power loss
+        self._migrate()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        with self._transaction() as db:
+            for version in range(self.schema_version, len(MIGRATIONS)):
+                db.executescript(f"BEGIN; {MIGRATIONS[version]}; PRAGMA user_version = {version + 1}; COMMIT;")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            yield self._db
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- episodes ---------------------------------------------------------------------------------
+
+    def add_episode(self, **values: Any) -> Episode:
+        now = time.time()
+        values = {"attempts": 0, "next_attempt_at": 0.0, "last_error": None, "etag": None,
+                  "created_at": now, "updated_at": now, **values}
+        columns = ", ".join(values)
+        with self._transaction() as db:
+            db.execute(f"INSERT INTO episodes ({columns}) VALUES ({', '.join('?' * len(values))})",
+                       tuple(values.values()))
+        return self.episode(values["id"])
+
+    def update_episode(self, episode_id: str, **values: Any) -> Episode:
+        values["updated_at"] = time.time()
+        assignments = ", ".join(f"{column} = ?" for column in values)
+        with self._transaction() as db:
+            db.execute(f"UPDATE episodes SET {assignments} WHERE id = ?", (*values.values(), episode_id))
+        return self.episode(episode_id)
+
+    def episode(self, episode_id: str) -> Episode:
+        rows = self._query("SELECT * FROM episodes WHERE id = ?", (episode_id,))
+        if not rows:
+            raise KeyError(episode_id)
+        return _row(Episode, rows[0])
+
+    def episodes(self, where: str = "1", *params: Any) -> list[Episode]:
+        rows = self._query(f"SELECT * FROM episodes WHERE {where} ORDER BY created_at", params)
+        return [_row(Episode, row) for row in rows]
+
+    def due_uploads(self, now: float) -> list[Episode]:
+        return self.episodes("state = 'pending_upload' AND next_attempt_at <= ?", now)
+
+    def delete_episode(self, episode_id: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM episodes WHERE id = ?", (episode_id,))
+
+    # -- sources ----------------------------------------------------------------------------------
+
+    def add_source(self, source: Source) -> Source:
+        with self._transaction() as db:
+            db.execute("INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?)",
+                       tuple(getattr(source, f.name) for f in fields(Source)))
+        return source
+
+    def source(self, source_id: str) -> Source:
+        rows = self._query("SELECT * FROM sources WHERE id = ?", (source_id,))
+        if not rows:
+            raise KeyError(source_id)
+        return _row(Source, rows[0])
+
+    def sources(self) -> list[Source]:
+        return [_row(Source, row) for row in self._query("SELECT * FROM sources ORDER BY created_at")]
+
+    def delete_source(self, source_id: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM sources WHERE id = ?", (source_id,))
+
+
+def _row(kind: type, row: sqlite3.Row) -> Any:
+    return kind(**{f.name: row[f.name] for f in fields(kind)})

@@ -1,0 +1,70 @@
+"""Real HTTP for tests: the app under uvicorn on 127.0.0.1 (ephemeral port), moto servers to stop."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import uvicorn
+from moto.server import ThreadedMotoServer
+
+from app.main import create_app
+from app.settings import Settings
+
+
+class LiveApp:
+    """``with LiveApp(env) as client:`` runs the app for real and gives an httpx client for it."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.app = create_app(Settings.from_env(env))
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=0,
+                                log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> httpx.Client:
+        self.thread.start()
+        wait_for(lambda: self.server.started, "uvicorn to start")
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+        return self.client
+
+    def __exit__(self, *_: object) -> None:
+        self.client.close()
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+class StoppableMoto:
+    """A moto server that can be stopped and started again on the same port (state survives)."""
+
+    def __init__(self) -> None:
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.server.start()
+        self.port = self.server.get_host_and_port()[1]
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.bucket = ""
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def start(self) -> None:
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self.server.start()
+
+
+def wait_for(condition: Callable[[], object], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def files_under(root: Path) -> dict[str, bytes]:
+    """Every file below ``root`` but the database: for before/after comparisons."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and not p.name.startswith("app.db")}

@@ -1,0 +1,146 @@
+"""Faults during finalize lose nothing: the audio stays playable and S3 gets it later."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import httpx
+import pytest
+
+import app.episodes
+from app.records import Records
+from tests.conftest import REGION, create_bucket, s3_env
+from tests.live import LiveApp, StoppableMoto, wait_for
+
+AUDIO = os.urandom(200_000)
+
+
+@pytest.fixture
+def moto() -> Iterator[StoppableMoto]:
+    """Its own server, to stop and start; the bucket is unique because moto's state is per process."""
+    server = StoppableMoto()
+    server.bucket = f"fault-{uuid.uuid4().hex[:12]}"
+    create_bucket(boto3.client("s3", region_name=REGION, endpoint_url=server.endpoint), server.bucket)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def env(moto: StoppableMoto, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    monkeypatch.setattr(app.episodes, "RETRY_BASE_SECONDS", 0.2)
+    return s3_env(tmp_path / "data", S3_ENDPOINT_URL=moto.endpoint, S3_BUCKET_NAME=moto.bucket,
+                  S3_MAX_ATTEMPTS="1", S3_CONNECT_TIMEOUT="1", RECONCILE_INTERVAL_SECONDS="0.1")
+
+
+def post_episode(client: httpx.Client, name: str = "show") -> httpx.Response:
+    return client.post("/api/podcasts/episodes", data={"name": name, "user_id": "u1"},
+                       files={"audio": ("a.mp3", AUDIO, "audio/mpeg")})
+
+
+def local_mp3s(env: dict[str, str]) -> list[Path]:
+    return list(Path(env["DATA_FOLDER"]).rglob("*.mp3"))
+
+
+def s3_keys(moto: StoppableMoto) -> list[str]:
+    s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto.endpoint)
+    return [item["Key"] for item in s3.list_objects_v2(Bucket=moto.bucket).get("Contents", [])]
+
+
+def state(client: httpx.Client, episode_id: str) -> str:
+    return client.get(f"/api/podcasts/episodes/{episode_id}").json()["state"]  # type: ignore[no-any-return]
+
+
+def test_s3_down_during_finalize_keeps_audio_pending_and_playable(env: dict, moto: StoppableMoto) -> None:
+    with LiveApp(env) as client:
+        moto.stop()
+        created = post_episode(client)
+        assert created.status_code == 201
+        episode = created.json()
+        assert episode["state"] == "pending_upload" and "unreachable" in episode["last_error"]
+        assert client.get(episode["audio_url"]).content == AUDIO  # played from disk meanwhile
+        assert client.get(episode["audio_url"], headers={"Range": "bytes=0-1"}).status_code == 206
+        assert client.get("/health").json()["pending_uploads"]["episodes"] == [episode["id"]]
+        assert len(local_mp3s(env)) == 1
+
+        moto.start()
+        wait_for(lambda: state(client, episode["id"]) == "stored", "the reconciler to upload")
+        assert local_mp3s(env) == []
+        assert s3_keys(moto) == [f"episodes/u1/{episode['id']}/{local_name(episode)}"]
+        assert client.get(episode["audio_url"]).content == AUDIO
+        assert client.get("/health").json()["pending_uploads"]["count"] == 0
+
+
+def local_name(episode: dict) -> str:
+    return Path(episode["audio_ref"]).name if "://" not in episode["audio_ref"] else \
+        episode["audio_ref"].rsplit("/", 1)[1]
+
+
+def test_failure_between_upload_and_commit_loses_nothing(env: dict, moto: StoppableMoto,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    commit = Records.update_episode
+    failures = []
+
+    def failing_once(self: Records, episode_id: str, **values: object) -> object:
+        if values.get("state") == "stored" and not failures:
+            failures.append(episode_id)
+            raise RuntimeError("injected: the record commit failed")
+        return commit(self, episode_id, **values)
+
+    monkeypatch.setattr(Records, "update_episode", failing_once)
+    live = LiveApp({**env, "RECONCILE_INTERVAL_SECONDS": "3600"})  # this test runs the pass itself
+    with live as client:
+        assert post_episode(client).status_code == 500
+        (episode_id,) = failures
+        assert len(s3_keys(moto)) == 1 and len(local_mp3s(env)) == 1  # uploaded, local copy kept
+        assert state(client, episode_id) == "pending_upload"
+        assert client.get(f"/api/podcasts/episodes/{episode_id}/audio").content == AUDIO
+        live.app.state.runtime.reconcile_once(force=True)
+        assert state(client, episode_id) == "stored"
+        assert local_mp3s(env) == []
+        assert client.get(f"/api/podcasts/episodes/{episode_id}/audio").content == AUDIO
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # type: ignore[no-any-return]
+
+
+def test_process_killed_between_upload_and_commit_loses_nothing(env: dict, moto: StoppableMoto) -> None:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "tests.crash_app", str(port)],
+                               env={**os.environ, **env}, cwd=Path(__file__).parent.parent)
+    try:
+        crashing = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+        wait_for(lambda: _answers(crashing), "the crashing app to start")
+        before = [post_episode(crashing, f"ok-{n}").json() for n in range(2)]
+        with pytest.raises(httpx.TransportError):
+            post_episode(crashing, "crash-here")
+        assert process.wait(timeout=30) == -9
+    finally:
+        process.kill()
+    # At the instant of the kill the upload was verified but not recorded: the local copy must remain.
+    assert len(local_mp3s(env)) == 1 and len(s3_keys(moto)) == 3
+
+    with LiveApp(env) as client:  # restart: the forced first pass finishes the half-done work
+        episodes = client.get("/api/podcasts/episodes").json()
+        assert len(episodes) == 3
+        for episode in episodes:
+            wait_for(lambda e=episode: state(client, e["id"]) == "stored", "recovery")
+            assert client.get(episode["audio_url"]).content == AUDIO
+        assert local_mp3s(env) == []
+        assert {e["id"] for e in before} < {e["id"] for e in episodes}
+
+
+def _answers(client: httpx.Client) -> bool:
+    try:
+        return client.get("/health").status_code == 200
+    except httpx.TransportError:
+        return False
