@@ -1,7 +1,8 @@
 """The app's environment contract, defined once, and the settings read from it.
 
-Every variable the app reads is declared in ``CONTRACT`` (name, default, meaning, and whether it is a
-secret). The blueprint renderer reads the same table, so the two can never drift apart.
+Every variable the app reads is declared in ``env_contract.json`` (name, default, meaning, whether it
+is a secret, how the blueprint carries it), loaded here as ``CONTRACT``. ``infra/`` reads the same file
+as data (app and infra never import each other), so the app and the blueprint cannot drift apart.
 
 Precedence (django-storages style): an explicit ``STORAGE_MODE`` wins; ``auto`` applies the seed's
 rule, S3 iff a bucket and both keys are set. A half-set S3 config under ``auto`` runs on local disk and
@@ -12,6 +13,7 @@ This module imports nothing beyond the standard library.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -35,26 +37,13 @@ class EnvVar:
     default: str | None
     meaning: str
     secret: bool = False
+    blueprint: str = "value"  # how render.yaml carries it: value, sync, generate, platform, absent
+    s3_only: bool = False  # rendered only for environments with S3 on
 
 
-CONTRACT: tuple[EnvVar, ...] = (
-    EnvVar("DATA_FOLDER", "./data", "persistent data root; on Render, the disk's mountPath"),
-    EnvVar("STORAGE_MODE", "auto", "auto (S3 iff bucket + both keys are set), local, or s3"),
-    EnvVar("S3_BUCKET_NAME", None, "bucket name (an access-point ARN is accepted, as in the seed)"),
-    EnvVar("S3_ACCESS_POINT", None, "access-point ARN or alias; object I/O goes through it"),
-    EnvVar("S3_REGION", "us-east-2", "the bucket's region"),
-    EnvVar("S3_ENDPOINT_URL", None, "S3-compatible endpoint (emulator, R2, MinIO)"),
-    EnvVar("AWS_ACCESS_KEY_ID", None, "access key id of the app's IAM user", secret=True),
-    EnvVar("AWS_SECRET_ACCESS_KEY", None, "secret access key of the app's IAM user", secret=True),
-    EnvVar("AWS_SESSION_TOKEN", None, "session token, for temporary credentials", secret=True),
-    EnvVar("AUDIO_DELIVERY", "proxy", "proxy (app streams, Range passed on) or redirect (307)"),
-    EnvVar("APP_TOKEN", None, "when set, /api/* requires 'Authorization: Bearer <token>'", secret=True),
-    EnvVar("MAX_UPLOAD_MB", "200", "largest accepted upload, enforced while streaming"),
-    EnvVar("S3_CONNECT_TIMEOUT", "5", "seconds to wait for a connection to S3"),
-    EnvVar("S3_READ_TIMEOUT", "30", "seconds to wait for S3 to answer"),
-    EnvVar("S3_MAX_ATTEMPTS", "5", "attempts per S3 call (standard retry mode)"),
-    EnvVar("RECONCILE_INTERVAL_SECONDS", "30", "how often pending uploads are retried"),
-    EnvVar("RENDER", None, "set by Render on its hosts: the data folder must then be the disk"),
+CONTRACT_FILE = Path(__file__).with_name("env_contract.json")
+CONTRACT: tuple[EnvVar, ...] = tuple(
+    EnvVar(**{k: v for k, v in var.items()}) for var in json.loads(CONTRACT_FILE.read_text())["variables"]
 )
 ENV: Mapping[str, EnvVar] = {var.name: var for var in CONTRACT}
 

@@ -1,0 +1,48 @@
+"""The app's environment contract, read as data from ``app/env_contract.json`` (infra never imports app).
+
+``app_env`` is the map of non-secret variables an environment hands the app: the Pulumi program
+exports it and the blueprint renders it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from infra.environment import Environment
+
+CONTRACT_FILE = Path(__file__).resolve().parent.parent / "app" / "env_contract.json"
+
+
+@dataclass(frozen=True)
+class ContractVar:
+    name: str
+    default: str | None
+    meaning: str
+    secret: bool
+    blueprint: str
+    s3_only: bool = False
+
+
+def load_contract(path: Path = CONTRACT_FILE) -> tuple[ContractVar, ...]:
+    return tuple(ContractVar(**var) for var in json.loads(path.read_text())["variables"])
+
+
+def app_env(env: Environment, bucket_name: str | None = None, access_point: str | None = None) -> dict[str, str]:
+    """Every ``blueprint: value`` variable for this environment, in contract order."""
+    known = {
+        "DATA_FOLDER": env.mount_path,
+        "STORAGE_MODE": "s3" if env.s3_enabled else "local",  # always stated: Render keeps removed vars
+        "S3_BUCKET_NAME": bucket_name,
+        "S3_ACCESS_POINT": access_point,
+        "S3_REGION": env.region,
+    }
+    values: dict[str, str] = {}
+    for var in load_contract():
+        if var.blueprint != "value" or (var.s3_only and not env.s3_enabled):
+            continue
+        value = known.get(var.name, var.default)
+        if value is not None:
+            values[var.name] = str(value)
+    return values

@@ -1,0 +1,117 @@
+"""The IAM and resource policies, as pure functions of ARNs and prefixes.
+
+Kept free of Pulumi so they can be unit-tested, linted (parliament) and evaluated by moto outside any
+deployment. The app's user reaches objects only through the access point; the bucket delegates
+object access to the account's access points (AWS's documented shape) and refuses plain HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+Policy = dict[str, Any]
+
+APP_PREFIXES = ("episodes/", "uploads/")
+# Exactly what the app's storage layer calls: PutObject covers multipart (Create/UploadPart/Complete),
+# GetObject covers GET and HEAD; ListBucket is needed to tell a missing key (404) from a denied one.
+APP_OBJECT_ACTIONS = ("s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload")
+LIST_ACTION = "s3:ListBucket"
+
+
+def document(*statements: dict[str, Any]) -> Policy:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def to_json(policy: Policy) -> str:
+    return json.dumps(policy, indent=2, sort_keys=True)
+
+
+def _prefix_patterns(prefixes: tuple[str, ...]) -> list[str]:
+    return [f"{prefix}*" for prefix in prefixes]
+
+
+def access_point_object_arns(access_point_arn: str, prefixes: tuple[str, ...] = APP_PREFIXES) -> list[str]:
+    return [f"{access_point_arn}/object/{pattern}" for pattern in _prefix_patterns(prefixes)]
+
+
+def app_user_policy(access_point_arn: str, prefixes: tuple[str, ...] = APP_PREFIXES) -> Policy:
+    """The app's IAM user: object actions and prefix-scoped listing, through the access point only."""
+    return document(
+        {
+            "Sid": "ObjectsThroughAccessPoint",
+            "Effect": "Allow",
+            "Action": list(APP_OBJECT_ACTIONS),
+            "Resource": access_point_object_arns(access_point_arn, prefixes),
+        },
+        {
+            "Sid": "ListPrefixesThroughAccessPoint",
+            "Effect": "Allow",
+            "Action": LIST_ACTION,
+            "Resource": access_point_arn,
+            "Condition": {"StringLike": {"s3:prefix": _prefix_patterns(prefixes)}},
+        },
+    )
+
+
+def access_point_policy(access_point_arn: str, user_arn: str, prefixes: tuple[str, ...] = APP_PREFIXES) -> Policy:
+    """The access point's own policy: the app user, the same actions, the same prefixes."""
+    return document(
+        {
+            "Sid": "AppUserObjects",
+            "Effect": "Allow",
+            "Principal": {"AWS": user_arn},
+            "Action": list(APP_OBJECT_ACTIONS),
+            "Resource": access_point_object_arns(access_point_arn, prefixes),
+        },
+        {
+            "Sid": "AppUserList",
+            "Effect": "Allow",
+            "Principal": {"AWS": user_arn},
+            "Action": LIST_ACTION,
+            "Resource": access_point_arn,
+            "Condition": {"StringLike": {"s3:prefix": _prefix_patterns(prefixes)}},
+        },
+    )
+
+
+def bucket_policy(bucket_arn: str, account_id: str) -> Policy:
+    """TLS only; object access delegated to this account's access points (never a public grant)."""
+    return document(
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket_arn, f"{bucket_arn}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        },
+        {
+            "Sid": "DelegateToAccountAccessPoints",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": [*APP_OBJECT_ACTIONS, LIST_ACTION],
+            "Resource": [bucket_arn, f"{bucket_arn}/*"],
+            "Condition": {"StringEquals": {"s3:DataAccessPointAccount": account_id}},
+        },
+    )
+
+
+def rewritten_to_bucket(policy: Policy, access_point_arn: str, bucket_arn: str) -> Policy:
+    """The same statements addressed to the bucket instead of the access point.
+
+    For emulators that evaluate only bucket ARNs (moto): ``<ap>/object/<key>`` becomes
+    ``<bucket>/<key>`` and ``<ap>`` becomes ``<bucket>``; actions and conditions are unchanged.
+    """
+
+    def rewrite(resource: str) -> str:
+        if resource.startswith(f"{access_point_arn}/object/"):
+            return f"{bucket_arn}/{resource[len(access_point_arn) + len('/object/'):]}"
+        return bucket_arn if resource == access_point_arn else resource
+
+    statements = []
+    for statement in policy["Statement"]:
+        resources = statement["Resource"]
+        rewritten = [rewrite(r) for r in resources] if isinstance(resources, list) else rewrite(resources)
+        statements.append({**statement, "Resource": rewritten})
+    return document(*statements)

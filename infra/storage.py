@@ -1,0 +1,115 @@
+"""``MediaStorage``: one environment's S3 bucket, access point and least-privilege IAM user.
+
+Every child sets ``parent=self``; the access key's secret is marked with
+``additional_secret_outputs`` so it is encrypted in state from the moment it exists.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from infra import policies
+from infra.environment import Environment
+
+ABORT_MULTIPART_AFTER_DAYS = 7
+
+
+class MediaStorage(pulumi.ComponentResource):
+    bucket: aws.s3.Bucket
+    access_point: aws.s3.AccessPoint
+    user: aws.iam.User
+    access_key: aws.iam.AccessKey
+    user_policy_document: pulumi.Output[str]
+
+    def __init__(self, name: str, env: Environment, account_id: pulumi.Input[str],
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ephitup:storage:MediaStorage", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = {"project": "ephitup", "environment": env.stack, "managed-by": "pulumi"}
+
+        self.bucket = aws.s3.Bucket(
+            f"{name}-bucket",
+            bucket=env.bucket_name,
+            bucket_prefix=None if env.bucket_name else f"ephitup-{env.stack}-",
+            force_destroy=False,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=env.retain_bucket,
+                                        retain_on_delete=env.retain_bucket),
+        )
+        bucket_id = self.bucket.id
+        public_access = aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access", bucket=bucket_id, block_public_acls=True, block_public_policy=True,
+            ignore_public_acls=True, restrict_public_buckets=True, opts=child,
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-ownership", bucket=bucket_id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption", bucket=bucket_id,
+            rules=[{
+                "apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"},
+                "blocked_encryption_types": ["SSE-C"],  # S3's default since April 2026, stated explicitly
+            }],
+            opts=child,
+        )
+        versioning = aws.s3.BucketVersioning(
+            f"{name}-versioning", bucket=bucket_id, versioning_configuration={"status": "Enabled"}, opts=child,
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle", bucket=bucket_id,
+            rules=[
+                {"id": "expire-noncurrent-versions", "status": "Enabled", "filter": {},
+                 "noncurrent_version_expiration": {"noncurrent_days": env.noncurrent_version_days}},
+                {"id": "abort-incomplete-multipart-uploads", "status": "Enabled", "filter": {},
+                 "abort_incomplete_multipart_upload": {"days_after_initiation": ABORT_MULTIPART_AFTER_DAYS}},
+            ],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-policy", bucket=bucket_id,
+            policy=pulumi.Output.all(self.bucket.arn, account_id).apply(
+                lambda args: policies.to_json(policies.bucket_policy(args[0], args[1]))),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
+        )
+        if env.cors_origins:
+            aws.s3.BucketCorsConfiguration(
+                f"{name}-cors", bucket=bucket_id,
+                cors_rules=[{
+                    "allowed_methods": ["GET", "HEAD"],
+                    "allowed_origins": list(env.cors_origins),
+                    "allowed_headers": ["Range", "If-Range"],
+                    "expose_headers": ["Accept-Ranges", "Content-Range", "Content-Length", "ETag"],
+                    "max_age_seconds": 3600,
+                }],
+                opts=child,
+            )
+        self.access_point = aws.s3.AccessPoint(
+            f"{name}-access-point", bucket=bucket_id, name=env.access_point_name,
+            public_access_block_configuration={
+                "block_public_acls": True, "block_public_policy": True,
+                "ignore_public_acls": True, "restrict_public_buckets": True,
+            },
+            opts=child,
+        )
+        self.user = aws.iam.User(f"{name}-app-user", name=f"ephitup-{env.stack}-app", path="/ephitup/",
+                                 tags=tags, opts=child)
+        aws.s3control.AccessPointPolicy(
+            f"{name}-access-point-policy", access_point_arn=self.access_point.arn,
+            policy=pulumi.Output.all(self.access_point.arn, self.user.arn).apply(
+                lambda args: policies.to_json(policies.access_point_policy(args[0], args[1]))),
+            opts=child,
+        )
+        self.user_policy_document = self.access_point.arn.apply(
+            lambda arn: policies.to_json(policies.app_user_policy(arn)))
+        aws.iam.UserPolicy(f"{name}-app-user-policy", user=self.user.name, policy=self.user_policy_document,
+                           opts=child)
+        self.access_key = aws.iam.AccessKey(
+            f"{name}-app-key", user=self.user.name,
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["secret"]),
+        )
+        self.register_outputs({
+            "bucket_name": self.bucket.bucket,
+            "access_point_arn": self.access_point.arn,
+            "iam_user_name": self.user.name,
+        })
