@@ -15,7 +15,7 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 	touch $@
 
 run: $(INSTALLED)
-	$(BIN)/ephitup serve --data-folder ./data --storage-mode local
+	$(BIN)/ephitup dev --stack dev
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -40,6 +40,7 @@ SETTINGS: Mapping[str, tuple[Any, str]] = {
     "ephitup:diskName": ("ephitup-data", "name of the service's persistent disk"),
     "ephitup:mountPath": ("/mydata", "where the disk is mounted; also the app's DATA_FOLDER"),
     "ephitup:diskSizeGB": (10, "disk size in GB (a disk can grow, never shrink)"),
+    "ephitup:numInstances": (1, "Render instances; a service with a disk runs exactly one"),
 }
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -67,6 +68,7 @@ class Environment:
     disk_name: str
     mount_path: str
     disk_size_gb: int
+    num_instances: int = 1
 
     @property
     def render_service(self) -> str:
@@ -97,6 +99,7 @@ class Environment:
             disk_name=reader.text("ephitup:diskName"),
             mount_path=reader.text("ephitup:mountPath"),
             disk_size_gb=reader.integer("ephitup:diskSizeGB", minimum=1),
+            num_instances=reader.integer("ephitup:numInstances", minimum=1),
         )
         env._validate(reader)
         return env

@@ -1,0 +1,233 @@
+"""Render's blueprint (``render.yaml``) from stack files and stack outputs, through Jinja2.
+
+Input: ``Pulumi.<stack>.yaml`` (read with pyyaml) and, for stacks with S3 on, that stack's outputs as
+``pulumi stack output --json`` prints them. The renderer refuses, naming the stack, the key and the
+fix, whatever Render's schema would not catch: a secret about to be written, a disk with more than one
+instance or with autoscaling, a data folder that is not the disk. This module must not import pulumi.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from infra.contract import app_env, load_contract
+from infra.environment import PROJECT, ConfigError, Environment
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON_VERSION = "3.11.11"
+BUILD_COMMAND = "pip install --upgrade pip && pip install ."
+START_COMMAND = "uvicorn app.main:app --host 0.0.0.0 --port $PORT"
+REQUIRED_OUTPUTS = ("storage_mode", "bucket_name", "access_point_arn", "region")
+SECRET_OUTPUTS = ("secret_access_key", "access_key_id")  # credentials: never in a blueprint
+_AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
+_AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+
+
+class RenderError(ValueError):
+    """The blueprint cannot be rendered as asked; the message names the stack, the key and the fix."""
+
+
+@dataclass(frozen=True)
+class StackInput:
+    env: Environment
+    outputs: Mapping[str, Any] | None = None
+
+
+def stack_file(stack: str, directory: Path | None = None) -> Path:
+    """``Pulumi.<stack>.yaml`` in ``directory`` (default: the current one, as for the Pulumi CLI)."""
+    return (directory or Path.cwd()) / f"Pulumi.{stack}.yaml"
+
+
+def known_stacks(directory: Path | None = None) -> list[str]:
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (directory or Path.cwd()).glob("Pulumi.*.yaml"))
+
+
+def load_stack(stack: str, outputs: Mapping[str, Any] | None = None, directory: Path | None = None) -> StackInput:
+    path = stack_file(stack, directory)
+    if not path.exists():
+        known = ", ".join(known_stacks(directory)) or f"none in {path.parent}"
+        raise RenderError(f"unknown stack {stack!r}: no {path.name} (known: {known}); "
+                          f"create it with `pulumi stack init {stack}`")
+    try:
+        return StackInput(Environment.from_stack_file(path), outputs)
+    except ConfigError as error:
+        raise RenderError(str(error)) from None
+
+
+def read_outputs(text: str, source: str) -> dict[str, Any]:
+    try:
+        outputs = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RenderError(f"{source} is not JSON ({error.msg}): pass what `pulumi stack output --json` prints") \
+            from None
+    if not isinstance(outputs, dict):
+        raise RenderError(f"{source} is not a JSON object of stack outputs")
+    return outputs
+
+
+def render(stacks: Iterable[StackInput], root: Path = ROOT) -> str:
+    """The blueprint for one stack (top-level services) or several (projects/environments).
+
+    ``root`` holds render.yaml.j2 and templates/ (the package's own by default)."""
+    stacks = list(stacks)
+    if not stacks:
+        raise RenderError("no stack to render: pass --stack NAME")
+    environments = [{"name": s.env.stack, "service": _service(s)} for s in stacks]
+    text = templates(root).get_template("render.yaml.j2").render(
+        grouped=len(stacks) > 1, project=PROJECT, environments=environments,
+        sources=[stack_file(s.env.stack).name for s in stacks],
+    )
+    check_blueprint(yaml.safe_load(text), stacks)
+    _refuse_secrets(text, stacks)
+    return text
+
+
+def templates(root: Path = ROOT) -> jinja2.Environment:
+    templates = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([root, root / "templates"]), undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True, autoescape=False,
+    )
+    templates.filters["scalar"] = yaml_scalar
+    return templates
+
+
+def yaml_scalar(value: Any) -> str:
+    """One YAML scalar: integers and booleans as such, everything else as a double-quoted string."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _service(stack: StackInput) -> dict[str, Any]:
+    env = stack.env
+    return {
+        "name": env.render_service,
+        "plan": env.render_plan,
+        "region": env.render_region,
+        "num_instances": env.num_instances,
+        "health_check_path": "/health",
+        "build_command": BUILD_COMMAND,
+        "start_command": START_COMMAND,
+        "auto_deploy": "commit",
+        "disk": {"name": env.disk_name, "mount_path": env.mount_path, "size_gb": env.disk_size_gb},
+        "env_vars": _env_vars(stack),
+    }
+
+
+def _env_vars(stack: StackInput) -> list[dict[str, Any]]:
+    env = stack.env
+    bucket = access_point = None
+    if env.s3_enabled:
+        outputs = _required_outputs(stack)
+        bucket, access_point = outputs["bucket_name"], outputs["access_point_arn"]
+    values = app_env(env, bucket, access_point)
+    rendered: list[dict[str, Any]] = [{"key": "PYTHON_VERSION", "kind": "value", "value": PYTHON_VERSION}]
+    for var in load_contract():
+        if var.s3_only and not env.s3_enabled:
+            continue
+        if var.blueprint == "value":
+            rendered.append({"key": var.name, "kind": "value", "value": values[var.name]})
+        elif var.blueprint in ("sync", "generate"):
+            rendered.append({"key": var.name, "kind": var.blueprint})
+    return rendered
+
+
+def _required_outputs(stack: StackInput) -> Mapping[str, Any]:
+    name = stack.env.stack
+    fix = f"run `pulumi up -s {name}`, then `pulumi stack output --json -s {name} > {name}.json` and pass " \
+          f"--outputs {name}={name}.json"
+    if stack.outputs is None:
+        raise RenderError(f"stack {name}: ephitup:s3Enabled is true but no outputs were given: {fix}")
+    missing = [key for key in REQUIRED_OUTPUTS if not stack.outputs.get(key)]
+    if missing:
+        raise RenderError(f"stack {name}: the outputs lack {', '.join(missing)}: {fix}")
+    if stack.outputs["storage_mode"] != "s3":
+        raise RenderError(f"stack {name}: ephitup:s3Enabled is true but the outputs say storage_mode "
+                          f"{stack.outputs['storage_mode']!r}: {fix}")
+    return stack.outputs
+
+
+def check_blueprint(document: Mapping[str, Any], stacks: list[StackInput]) -> None:
+    """Render's rules its schema does not express: one instance and no autoscaling with a disk, and
+    DATA_FOLDER exactly the disk's mount path (anything written elsewhere vanishes on redeploy)."""
+    stack_of = {s.env.render_service: s.env.stack for s in stacks}
+    for service in services_of(document):
+        name = service.get("name", "?")
+        where = f"stack {stack_of.get(name, '?')}: service {name}"
+        disk = service.get("disk")
+        if not disk:
+            continue
+        if service.get("numInstances", 1) != 1:
+            raise RenderError(f"{where}: numInstances={service['numInstances']} with a disk: a service with a disk "
+                              "runs exactly one instance (fix: pulumi config set ephitup:numInstances 1)")
+        if "scaling" in service:
+            raise RenderError(f"{where}: autoscaling with a disk: Render cannot scale a service that has a disk "
+                              "(fix: remove `scaling`, or keep audio in S3 and drop the disk)")
+        mount = str(disk.get("mountPath", ""))
+        if not mount.startswith("/"):
+            raise RenderError(f"{where}: disk.mountPath={mount!r} is not absolute "
+                              "(fix: pulumi config set ephitup:mountPath /mydata)")
+        data_folder = {v.get("key"): v.get("value") for v in service.get("envVars", [])}.get("DATA_FOLDER")
+        if data_folder != mount:
+            raise RenderError(f"{where}: DATA_FOLDER={data_folder!r} differs from disk.mountPath={mount!r}: data "
+                              "outside the mount vanishes on redeploy (fix: render DATA_FOLDER from the mount path)")
+
+
+def services_of(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every service, whether top level or inside projects/environments."""
+    found = list(document.get("services") or [])
+    for project in document.get("projects") or []:
+        for environment in project.get("environments") or []:
+            found += environment.get("services") or []
+    return found
+
+
+def _refuse_secrets(text: str, stacks: list[StackInput]) -> None:
+    for stack in stacks:
+        for key in SECRET_OUTPUTS:
+            value = (stack.outputs or {}).get(key)
+            if isinstance(value, str) and len(value) >= 8 and value != "[secret]" and value in text:
+                raise RenderError(f"stack {stack.env.stack}: refusing to write the secret output {key} into the "
+                                  "blueprint (credentials are sync: false: set them in Render)")
+    for pattern, what in ((_AWS_KEY_ID, "an AWS access key id"), (_AWS_SECRET, "an AWS secret access key")):
+        match = pattern.search(text)
+        if match:
+            line = text[: match.start()].count("\n") + 1
+            names = ", ".join(s.env.stack for s in stacks)
+            raise RenderError(f"stack {names}: refusing to write what looks like {what} (blueprint line {line}); "
+                              "secrets belong in Render's dashboard (sync: false), never in render.yaml")
+
+
+def schema_errors(document: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
+    """Errors from Render's JSON schema, reported against the service they concern.
+
+    jsonschema's overall verdict on a service is an ``anyOf`` over every service kind, whose "best
+    match" often blames the wrong kind; each web service is therefore checked against
+    ``serverService`` itself.
+    """
+    from jsonschema.validators import validator_for  # a dev dependency: only for schema checks
+
+    cls = validator_for(schema)
+    if not list(cls(schema).iter_errors(document)):
+        return []
+    server = {**schema, "$ref": "#/definitions/serverService"}
+    server.pop("allOf", None)
+    errors = []
+    for service in services_of(document):
+        for error in cls(server).iter_errors(service):
+            path = ".".join(str(p) for p in error.absolute_path) or "(service)"
+            errors.append(f"service {service.get('name', '?')}: {path}: {error.message}")
+    if not errors:  # the problem is outside the services
+        errors = [f"{'.'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
+                  for e in cls(schema).iter_errors(document)]
+    return errors

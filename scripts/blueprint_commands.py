@@ -1,0 +1,72 @@
+"""``ephitup render`` and ``ephitup env``: files from stack configuration and stack outputs."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import sys
+from pathlib import Path
+
+import yaml
+
+from infra.blueprint import RenderError, render, schema_errors, templates
+from infra.contract import app_env
+from scripts.stack_io import load_stacks
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    """Render render.yaml from stack files (and, with S3 on, stack outputs); --check compares instead."""
+    text = render(load_stacks(args.stack, args.outputs))
+    if args.schema:
+        errors = schema_errors(yaml.safe_load(text), json.loads(Path(args.schema).read_text()))
+        for error in errors:
+            print(f"ephitup render: schema: {error}", file=sys.stderr)
+        if errors:
+            return EXIT_FAILED
+    if args.check:
+        target = Path(args.output)
+        current = target.read_text() if target.exists() else ""
+        if current == text:
+            print(f"{target} is up to date")
+            return EXIT_OK
+        sys.stdout.writelines(difflib.unified_diff(
+            current.splitlines(keepends=True), text.splitlines(keepends=True),
+            fromfile=f"{target} (committed)", tofile=f"{target} (rendered)"))
+        print(f"ephitup render: {target} is stale: run `ephitup render` and commit it", file=sys.stderr)
+        return EXIT_FAILED
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text)
+        print(f"wrote {args.output}")
+    return EXIT_OK
+
+
+def cmd_env(args: argparse.Namespace) -> int:
+    """Write a .env for local runs (mode 0600): the only command that writes secrets, and only there."""
+    (stack,) = load_stacks([args.stack], args.outputs)
+    env = stack.env
+    variables = {**app_env(env), "DATA_FOLDER": args.data_folder}
+    if env.s3_enabled:
+        if stack.outputs is None:
+            raise RenderError(f"stack {env.stack}: S3 is on: pass --outputs FILE from "
+                              f"`pulumi stack output --json --show-secrets -s {env.stack}`")
+        hidden = [k for k in ("access_key_id", "secret_access_key") if stack.outputs.get(k) in (None, "[secret]")]
+        if hidden:
+            raise RenderError(f"stack {env.stack}: the outputs hide {', '.join(hidden)}: "
+                              f"use `pulumi stack output --json --show-secrets -s {env.stack}`")
+        variables.update(app_env(env, stack.outputs.get("bucket_name"), stack.outputs.get("access_point_arn")),
+                         DATA_FOLDER=args.data_folder, AWS_ACCESS_KEY_ID=stack.outputs["access_key_id"],
+                         AWS_SECRET_ACCESS_KEY=stack.outputs["secret_access_key"])
+    text = templates().get_template("dotenv.j2").render(stack=env.stack, variables=variables)
+    target = Path(args.output)
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # also when the file already existed with a wider mode
+    with os.fdopen(descriptor, "w") as out:
+        out.write(text)
+    print(f"wrote {target} for stack {env.stack} (mode 0600, {len(variables)} variables)")
+    return EXIT_OK

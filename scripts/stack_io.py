@@ -1,0 +1,39 @@
+"""Reading stacks and their outputs for the CLI: ``--stack`` names, ``--outputs [STACK=]FILE|-``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from infra.blueprint import RenderError, StackInput, known_stacks, load_stack, read_outputs
+
+
+def parse_outputs(specs: list[str], stacks: list[str], s3_stacks: list[str]) -> dict[str, dict[str, Any]]:
+    """``STACK=FILE`` pairs; a bare ``FILE`` (or ``-``) belongs to the one stack that has S3 on."""
+    found: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        stack, sep, source = spec.partition("=")
+        if not sep:
+            if len(s3_stacks) != 1:
+                raise RenderError(f"--outputs {spec}: say which stack it is for, as STACK=FILE "
+                                  f"(stacks with S3 on: {', '.join(s3_stacks) or 'none'})")
+            stack, source = s3_stacks[0], spec
+        if stack not in stacks:
+            raise RenderError(f"--outputs {spec}: stack {stack!r} is not among --stack {', '.join(stacks)}")
+        text = sys.stdin.read() if source == "-" else _read(Path(source))
+        found[stack] = read_outputs(text, "standard input" if source == "-" else source)
+    return found
+
+
+def _read(path: Path) -> str:
+    if not path.is_file():
+        raise RenderError(f"outputs file {path} does not exist: write it with `pulumi stack output --json > {path}`")
+    return path.read_text()
+
+
+def load_stacks(names: list[str] | None, output_specs: list[str]) -> list[StackInput]:
+    names = names or known_stacks()
+    plain = [load_stack(name) for name in names]
+    outputs = parse_outputs(output_specs, names, [s.env.stack for s in plain if s.env.s3_enabled])
+    return [StackInput(s.env, outputs.get(s.env.stack)) for s in plain]

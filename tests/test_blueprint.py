@@ -1,0 +1,217 @@
+"""The Render blueprint: golden files, Render's schema, every field, secrets, refusals, the contract."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from app.settings import CONTRACT
+from infra.blueprint import RenderError, check_blueprint, load_stack, render, schema_errors, services_of
+from scripts.cli import main
+
+ROOT = Path(__file__).parent.parent
+FIXTURES, GOLDEN = Path(__file__).parent / "fixtures", Path(__file__).parent / "golden"
+SCHEMA_FILE = ROOT.parent / "shared" / "schemas" / "render-blueprint.schema.json"
+OUTPUTS = json.loads((FIXTURES / "prod.outputs.json").read_text())
+SHOWN = json.loads((FIXTURES / "prod.outputs.show-secrets.json").read_text())
+SECRETS = (SHOWN["secret_access_key"], SHOWN["access_key_id"])
+
+
+@pytest.fixture(autouse=True)
+def _in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)  # stack files are read from the current directory, as Pulumi does
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict[str, Any]:
+    if not SCHEMA_FILE.exists():
+        pytest.skip(f"Render's schema is not at {SCHEMA_FILE} (shared/ lies beside the clone in CI)")
+    return json.loads(SCHEMA_FILE.read_text())  # type: ignore[no-any-return]
+
+
+def rendered(*stacks: str) -> str:
+    return render([load_stack(s, OUTPUTS if s == "prod" else None) for s in stacks])
+
+
+@pytest.mark.parametrize("stacks,golden", [(("dev",), "dev"), (("prod",), "prod"), (("dev", "prod"), "dev+prod")])
+def test_golden_blueprints_validate_against_renders_schema(stacks: tuple[str, ...], golden: str, schema) -> None:
+    text = rendered(*stacks)
+    assert text == (GOLDEN / f"{golden}.render.yaml").read_text()
+    assert schema_errors(yaml.safe_load(text), schema) == []
+
+
+def test_the_committed_render_yaml_is_the_dev_blueprint() -> None:
+    assert (ROOT / "render.yaml").read_text() == rendered("dev")
+
+
+def env_vars(service: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {var["key"]: var for var in service["envVars"]}
+
+
+def test_prod_blueprint_fields() -> None:
+    (service,) = yaml.safe_load(rendered("prod"))["services"]
+    assert {k: service[k] for k in ("type", "name", "runtime", "plan", "region", "numInstances", "healthCheckPath",
+                                    "autoDeployTrigger")} == {
+        "type": "web", "name": "ephitup-prod", "runtime": "python", "plan": "standard", "region": "ohio",
+        "numInstances": 1, "healthCheckPath": "/health", "autoDeployTrigger": "commit"}
+    assert "pip install" in service["buildCommand"] and "uvicorn app.main:app" in service["startCommand"]
+    assert service["disk"] == {"name": "ephitup-data", "mountPath": "/mydata", "sizeGB": 20}
+    variables = env_vars(service)
+    assert variables["DATA_FOLDER"]["value"] == service["disk"]["mountPath"]
+    assert variables["STORAGE_MODE"]["value"] == "s3"
+    assert variables["S3_BUCKET_NAME"]["value"] == OUTPUTS["bucket_name"]
+    assert variables["S3_ACCESS_POINT"]["value"] == OUTPUTS["access_point_arn"]
+    assert variables["S3_REGION"]["value"] == "us-east-2"
+    assert variables["AWS_ACCESS_KEY_ID"] == {"key": "AWS_ACCESS_KEY_ID", "sync": False}
+    assert variables["AWS_SECRET_ACCESS_KEY"] == {"key": "AWS_SECRET_ACCESS_KEY", "sync": False}
+    assert variables["APP_TOKEN"] == {"key": "APP_TOKEN", "generateValue": True}
+
+
+def test_dev_blueprint_states_local_mode_and_no_s3_variable() -> None:
+    (service,) = yaml.safe_load(rendered("dev"))["services"]
+    variables = env_vars(service)
+    assert variables["STORAGE_MODE"]["value"] == "local"
+    assert not [k for k in variables if k.startswith(("S3_", "AWS_"))
+                and k not in ("S3_CONNECT_TIMEOUT", "S3_READ_TIMEOUT", "S3_MAX_ATTEMPTS")]
+    assert service["plan"] == "starter" and service["disk"]["sizeGB"] == 10
+
+
+def test_several_stacks_are_grouped_by_environment_with_suffixed_names() -> None:
+    document = yaml.safe_load(rendered("dev", "prod"))
+    assert "services" not in document
+    (project,) = document["projects"]
+    assert project["name"] == "ephitup"
+    assert [(e["name"], [s["name"] for s in e["services"]]) for e in project["environments"]] == [
+        ("dev", ["ephitup-dev"]), ("prod", ["ephitup-prod"])]
+
+
+def test_every_scalar_is_quoted_so_yaml_cannot_turn_it_into_a_boolean() -> None:
+    for line in rendered("prod").splitlines():
+        if ":" in line and not line.lstrip().startswith("#") and not line.rstrip().endswith(":"):
+            value = line.split(":", 1)[1].strip()
+            assert value.startswith('"') or re.fullmatch(r"\d+|true|false", value), line
+
+
+def test_a_secret_in_the_outputs_appears_nowhere(capsys: pytest.CaptureFixture[str], caplog, tmp_path: Path) -> None:
+    text = render([load_stack("prod", SHOWN)])
+    assert not [s for s in SECRETS if s in text]
+    outputs = tmp_path / "prod.json"
+    outputs.write_text(json.dumps(SHOWN))
+    assert main(["render", "--stack", "prod", "--outputs", str(outputs), "-o", "-"]) == 0
+    assert main(["render", "--stack", "dev", "--stack", "prod", "--outputs", str(outputs), "-o", "-"]) == 0
+    assert main(["render", "--stack", "nope", "--outputs", f"nope={outputs}"]) == 2  # an error path too
+    printed = capsys.readouterr()
+    assert not [s for s in SECRETS if s in printed.out + printed.err + caplog.text]
+
+
+def refusal(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    assert main(["render", "-o", "-", *argv]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and captured.out == ""
+    assert not [s for s in SECRETS if s in captured.err]
+    return lines[0]
+
+
+def stack_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **config: str) -> None:
+    shutil.copy(ROOT / "Pulumi.prod.yaml", tmp_path / "Pulumi.prod.yaml")
+    document = yaml.safe_load((tmp_path / "Pulumi.prod.yaml").read_text())
+    document["config"].update({f"ephitup:{k}": v for k, v in config.items()})
+    (tmp_path / "Pulumi.prod.yaml").write_text(yaml.safe_dump(document))
+    (tmp_path / "prod.json").write_text(json.dumps(OUTPUTS))
+    monkeypatch.chdir(tmp_path)
+
+
+def test_refuses_a_secret_shaped_value(capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    stack_dir(tmp_path, monkeypatch)
+    (tmp_path / "prod.json").write_text(json.dumps({**OUTPUTS, "bucket_name": SHOWN["access_key_id"]}))
+    line = refusal(capsys, "--stack", "prod", "--outputs", "prod.json")
+    assert "stack prod" in line and "AWS access key id" in line
+
+
+@pytest.mark.parametrize("key,value,expected", [
+    ("renderPlan", "free", "ephitup:renderPlan='free' is invalid: expected a paid instance type"),
+    ("numInstances", "2", "numInstances=2 with a disk"),
+    ("mountPath", "mydata", "ephitup:mountPath='mydata' is invalid: expected an absolute path"),
+])
+def test_refuses_what_renders_schema_does_not_catch(capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    key: str, value: str, expected: str) -> None:
+    stack_dir(tmp_path, monkeypatch, **{key: value})
+    line = refusal(capsys, "--stack", "prod", "--outputs", "prod.json")
+    assert "stack prod" in line and expected in line and ("fix" in line or "pulumi config set" in line)
+
+
+def test_refuses_s3_without_outputs(capsys) -> None:
+    line = refusal(capsys, "--stack", "prod")
+    assert "stack prod: ephitup:s3Enabled is true but no outputs" in line and "pulumi stack output --json" in line
+
+
+def test_refuses_outputs_lacking_a_required_key(capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    stack_dir(tmp_path, monkeypatch)
+    (tmp_path / "prod.json").write_text(json.dumps({k: v for k, v in OUTPUTS.items() if k != "access_point_arn"}))
+    assert "the outputs lack access_point_arn" in refusal(capsys, "--stack", "prod", "--outputs", "prod.json")
+
+
+def test_refuses_an_unknown_stack(capsys) -> None:
+    assert "unknown stack 'staging': no Pulumi.staging.yaml (known: dev, prod)" in refusal(capsys, "--stack", "staging")
+
+
+def test_refuses_autoscaling_or_a_data_folder_off_the_disk() -> None:
+    stack = load_stack("dev")
+    document = yaml.safe_load(render([stack]))
+    (service,) = document["services"]
+    with pytest.raises(RenderError, match="stack dev: service ephitup-dev: autoscaling with a disk"):
+        check_blueprint({"services": [{**service, "scaling": {"minInstances": 1, "maxInstances": 3}}]}, [stack])
+    moved = [{**v, "value": "/data"} if v["key"] == "DATA_FOLDER" else v for v in service["envVars"]]
+    with pytest.raises(RenderError, match="DATA_FOLDER='/data' differs from disk.mountPath='/mydata'"):
+        check_blueprint({"services": [{**service, "envVars": moved}]}, [stack])
+
+
+def test_schema_errors_name_the_service(schema) -> None:
+    document = yaml.safe_load(rendered("dev", "prod"))
+    services_of(document)[1]["plan"] = "enormous"
+    errors = schema_errors(document, schema)
+    assert errors and all(e.startswith("service ephitup-prod: plan: 'enormous' is not one of") for e in errors)
+
+
+def test_check_reports_a_stale_file_with_a_diff(capsys, tmp_path: Path) -> None:
+    target = tmp_path / "render.yaml"
+    target.write_text(rendered("dev").replace('"starter"', '"standard"'))
+    assert main(["render", "--stack", "dev", "--check", "-o", str(target)]) == 1
+    out = capsys.readouterr().out
+    assert '-    plan: "standard"' in out and '+    plan: "starter"' in out
+    target.write_text(rendered("dev"))
+    assert main(["render", "--stack", "dev", "--check", "-o", str(target)]) == 0
+
+
+# Variables the app reads that are deliberately not rendered, and why.
+NOT_RENDERED = {
+    "S3_ENDPOINT_URL": "emulators and S3-compatible stores only; on Render the app talks to AWS S3",
+    "AWS_SESSION_TOKEN": "temporary credentials; the app's IAM user has long-lived keys",
+    "RENDER": "set by Render itself on every service",
+}
+
+
+def test_contract_every_variable_the_app_reads_is_rendered_or_sync_false() -> None:
+    (service,) = yaml.safe_load(rendered("prod"))["services"]
+    variables = env_vars(service)
+    for var in CONTRACT:
+        if var.name in NOT_RENDERED:
+            assert var.name not in variables and var.blueprint in ("absent", "platform")
+        elif var.secret and var.name != "APP_TOKEN":
+            assert variables[var.name] == {"key": var.name, "sync": False}
+        else:
+            assert var.name in variables, f"{var.name} is read by the app but not rendered"
+    assert set(variables) - {v.name for v in CONTRACT} == {"PYTHON_VERSION"}  # a build setting, not the app's
+
+
+def test_the_app_reads_its_environment_only_through_the_contract() -> None:
+    readers = [p for p in (ROOT / "app").rglob("*.py")
+               if re.search(r"os\.environ|getenv\(", p.read_text()) and p.name != "settings.py"]
+    assert readers == []

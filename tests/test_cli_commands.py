@@ -1,0 +1,168 @@
+"""`ephitup verify`, `dev` and `env`, run for real."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
+
+from scripts.cli import main
+from tests.conftest import REGION, create_bucket, s3_env
+from tests.live import wait_for
+
+ROOT = Path(__file__).parent.parent
+FIXTURES = Path(__file__).parent / "fixtures"
+LIMITED_KEY = "limited-key"  # credentials whose policy lacks s3:DeleteObject
+DENIED = b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
+
+
+class PrivateBucket:
+    """WSGI middleware that makes moto answer as a private AWS bucket does: anonymous requests are
+    refused, and the LIMITED_KEY credentials are denied DeleteObject. (moto's own IAM enforcement
+    would also break presigned URLs, see DESIGN.md, so the refusals are modelled here.)"""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        authorization = environ.get("HTTP_AUTHORIZATION", "")
+        signed = authorization or "X-Amz-Signature=" in environ.get("QUERY_STRING", "")
+        limited = f"Credential={LIMITED_KEY}/" in authorization
+        if not signed or (limited and environ["REQUEST_METHOD"] == "DELETE"):
+            start_response("403 Forbidden", [("Content-Type", "application/xml")])
+            return [DENIED]
+        return self.app(environ, start_response)
+
+
+class PrivateMotoServer(ThreadedMotoServer):
+    def _server_entry(self) -> None:
+        app = PrivateBucket(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
+@pytest.fixture
+def private_s3() -> Iterator[tuple[str, str]]:
+    """(endpoint, bucket); the bucket is unique because moto's state is per process."""
+    server = PrivateMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    endpoint, bucket = "http://{}:{}".format(*server.get_host_and_port()), f"verify-{uuid.uuid4().hex[:12]}"
+    create_bucket(boto3.client("s3", region_name=REGION, endpoint_url=endpoint), bucket)
+    yield endpoint, bucket
+    server.stop()
+
+
+def use_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+
+
+def test_verify_passes_against_a_private_bucket(private_s3, tmp_path: Path, monkeypatch, capsys) -> None:
+    endpoint, bucket = private_s3
+    use_env(monkeypatch, s3_env(tmp_path, S3_ENDPOINT_URL=endpoint, S3_BUCKET_NAME=bucket))
+    assert main(["verify"]) == 0
+    out = capsys.readouterr().out
+    for step in ("upload canary (checksum)", "HEAD canary", "read a byte range", "presigned GET",
+                 "unsigned GET is refused", "delete canary"):
+        assert f"  ok    {step}" in out
+    assert "all checks passed" in out and "unsigned GET refused with 403" in out
+    s3 = boto3.client("s3", region_name=REGION, endpoint_url=endpoint)
+    assert s3.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
+
+
+def test_verify_fails_naming_the_step_when_a_permission_is_missing(private_s3, tmp_path: Path, monkeypatch,
+                                                                    capsys) -> None:
+    endpoint, bucket = private_s3
+    use_env(monkeypatch, s3_env(tmp_path, S3_ENDPOINT_URL=endpoint, S3_BUCKET_NAME=bucket,
+                                AWS_ACCESS_KEY_ID=LIMITED_KEY, S3_MAX_ATTEMPTS="1"))
+    assert main(["verify"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  delete canary" in out and "FAILED: delete canary" in out and "s3:DeleteObject" in out
+    assert "  ok    presigned GET" in out
+
+
+def test_verify_without_s3_is_a_usage_error(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("DATA_FOLDER", str(tmp_path))
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    assert main(["verify"]) == 2
+    assert "S3 is not configured (missing S3_BUCKET_NAME" in capsys.readouterr().err
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("stack,mode", [("prod", "s3"), ("dev", "local")])
+def test_dev_runs_the_stack_locally_and_stops_on_ctrl_c(tmp_path: Path, stack: str, mode: str) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scripts.cli", "dev", "--stack", stack, "--port", str(port),
+         "--data-folder", str(tmp_path / "data")],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "S3_"))},
+    )
+    try:
+        health: dict[str, Any] = {}
+
+        def up() -> bool:
+            try:
+                health.update(httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).json())
+                return True
+            except httpx.TransportError:
+                return process.poll() is not None
+
+        wait_for(up, "ephitup dev to serve", timeout=60)
+        assert health["storage"]["mode"] == mode
+        if mode == "s3":
+            assert health["storage"]["settings"]["S3_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+            assert health["storage"]["settings"]["S3_BUCKET_NAME"] == f"ephitup-{stack}-local"
+            created = httpx.post(f"http://127.0.0.1:{port}/api/podcasts/episodes", data={"name": "x"},
+                                 files={"audio": ("a.mp3", b"ID3 bytes", "audio/mpeg")}).json()
+            assert created["state"] == "stored" and created["audio_ref"].startswith("s3://ephitup-prod-local/")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        process.kill()
+        output = process.stdout.read() if process.stdout else ""
+    assert f"serving on http://127.0.0.1:{port}" in output
+
+
+def test_env_writes_a_private_file_with_the_stacks_variables(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(ROOT)
+    target = tmp_path / ".env"
+    outputs = FIXTURES / "prod.outputs.show-secrets.json"
+    assert main(["env", "--stack", "prod", "--outputs", str(outputs), "-o", str(target)]) == 0
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    values = dict(line.split("=", 1) for line in target.read_text().splitlines() if not line.startswith("#"))
+    shown = json.loads(outputs.read_text())
+    assert json.loads(values["AWS_SECRET_ACCESS_KEY"]) == shown["secret_access_key"]
+    assert json.loads(values["S3_BUCKET_NAME"]) == shown["bucket_name"]
+    assert json.loads(values["DATA_FOLDER"]) == "./data" and json.loads(values["STORAGE_MODE"]) == "s3"
+    printed = capsys.readouterr()
+    assert shown["secret_access_key"] not in printed.out + printed.err
+
+
+def test_env_refuses_masked_outputs(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(ROOT)
+    assert main(["env", "--stack", "prod", "--outputs", str(FIXTURES / "prod.outputs.json"),
+                 "-o", str(tmp_path / ".env")]) == 2
+    assert "--show-secrets" in capsys.readouterr().err and not (tmp_path / ".env").exists()
