@@ -103,17 +103,28 @@ class Episodes:
                 stat = self.remote.stat(key)
                 if stat.size != episode.size:
                     raise StorageError(f"local copy {episode.local_key} is gone and S3 holds no full copy")
-            # Verified in S3: commit the record, and only then let go of the local copy.
-            episode = self.records.update_episode(
-                episode.id, audio_ref=self.remote.reference(key), etag=stat.etag, state="stored",
-                last_error=None,
-            )
+            return self.commit_remote(episode, key, stat.etag)
         except Exception as error:
             self._retry_later(episode, error)
             if isinstance(error, StorageError):
                 return self.records.episode(episode.id)
             raise
+
+    def commit_remote(self, episode: Episode, key: str, etag: str, keep_local: bool = False) -> Episode:
+        """Point the record at a verified S3 object, and only then let go of the local copy."""
+        assert self.remote is not None
+        local_key = episode.local_key or self._local_key_of(episode)
+        episode = self.records.update_episode(
+            episode.id, audio_ref=self.remote.reference(key), etag=etag, state="stored", last_error=None,
+            local_key=local_key,
+        )
+        if keep_local:
+            return self.records.update_episode(episode.id, local_key=None)
         return self._drop_local_copy(episode)
+
+    def _local_key_of(self, episode: Episode) -> str | None:
+        location = parse_reference(episode.audio_ref, self.local.root)
+        return None if location.is_s3 else location.key
 
     def _retry_later(self, episode: Episode, error: Exception) -> None:
         delay = min(RETRY_BASE_SECONDS * 2**episode.attempts, RETRY_MAX_SECONDS)

@@ -31,7 +31,7 @@ _AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
 _AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
 
 
-class RenderError(ValueError):
+class RenderError(ConfigError):
     """The blueprint cannot be rendered as asked; the message names the stack, the key and the fix."""
 
 

@@ -6,16 +6,14 @@ Exit codes CI can trust: 0 success, 1 a check or operation failed, 2 bad usage o
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from collections.abc import Callable, Sequence
 
 from app.settings import Settings, SettingsError
-from infra.blueprint import RenderError
+from app.storage.base import StorageError
 from infra.environment import ConfigError
-from scripts.blueprint_commands import cmd_env, cmd_render
-from scripts.dev import cmd_dev
-from scripts.verify import cmd_verify
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -55,48 +53,65 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Every command; handlers are named as "module:function" and imported only when they run."""
     parser = argparse.ArgumentParser(
         prog="ephitup", description="Operator tools for ephitup on Render: blueprint, local runs, S3 checks.",
         epilog="Exit codes: 0 ok, 1 a check or operation failed, 2 bad usage or configuration.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    status = commands.add_parser("status", help=cmd_status.__doc__, description=cmd_status.__doc__)
-    status.add_argument("--json", action="store_true", help="print a JSON report")
-    status.set_defaults(handler=cmd_status)
+    def command(name: str, handler: str | Command, summary: str, details: str = "") -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=summary, description=f"{summary} {details}".strip())
+        sub.set_defaults(handler=handler)
+        return sub
 
-    serve = commands.add_parser("serve", help=cmd_serve.__doc__, description=cmd_serve.__doc__)
+    status = command("status", cmd_status, "Print the storage mode the current environment selects, and its problems.")
+    status.add_argument("--json", action="store_true", help="print a JSON report")
+
+    serve = command("serve", cmd_serve, "Run the bundled app with uvicorn from the current environment.")
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
     serve.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
     serve.add_argument("--data-folder", help="DATA_FOLDER for this run")
     serve.add_argument("--storage-mode", choices=("auto", "local", "s3"), help="STORAGE_MODE for this run")
-    serve.set_defaults(handler=cmd_serve)
 
-    render = commands.add_parser("render", help=cmd_render.__doc__, description=cmd_render.__doc__)
+    render = command("render", "scripts.blueprint_commands:cmd_render",
+                     "Render render.yaml from stack files (and, with S3 on, stack outputs).",
+                     "Reads Pulumi.<stack>.yaml from the current folder; never writes a secret.")
     _stack_options(render, many=True)
     render.add_argument("-o", "--output", default="render.yaml", help="file to write, or - for stdout "
                         "(default: %(default)s)")
     render.add_argument("--check", action="store_true", help="exit 1 with a diff when the file is stale")
     render.add_argument("--schema", help="also validate against Render's blueprint JSON schema (a file)")
-    render.set_defaults(handler=cmd_render)
 
-    env = commands.add_parser("env", help=cmd_env.__doc__, description=cmd_env.__doc__)
+    env = command("env", "scripts.blueprint_commands:cmd_env",
+                  "Write a .env for local runs (mode 0600).", "The only command that writes secrets, only there.")
     _stack_options(env, many=False)
     env.add_argument("-o", "--output", default=".env", help="file to write (default: %(default)s)")
     env.add_argument("--data-folder", default="./data", help="DATA_FOLDER for local runs (default: %(default)s)")
-    env.set_defaults(handler=cmd_env)
 
-    dev = commands.add_parser("dev", help=cmd_dev.__doc__, description=cmd_dev.__doc__)
+    dev = command("dev", "scripts.dev:cmd_dev", "Run a stack's environment locally.",
+                  "With S3 on, against an embedded S3 emulator (moto on 127.0.0.1). Ctrl-C stops everything.")
     dev.add_argument("--stack", default="dev", help="the stack to run (default: %(default)s)")
     dev.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
     dev.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
     dev.add_argument("--data-folder", default="./data", help="DATA_FOLDER (default: %(default)s)")
-    dev.set_defaults(handler=cmd_dev)
 
-    verify = commands.add_parser("verify", help=cmd_verify.__doc__, description=cmd_verify.__doc__ +
-                                 " Reads the app's environment (S3_BUCKET_NAME, the keys, ...).")
+    verify = command("verify", "scripts.verify:cmd_verify", "Smoke-test the configured S3 with the app's credentials.",
+                     "Upload a canary with a checksum, HEAD it, read a range, fetch a presigned URL, check that an "
+                     "unsigned GET is refused, delete it. Reads the app's environment.")
     verify.add_argument("--prefix", default="uploads/.ephitup-verify/",
-                        help="where the canary goes; must be a prefix the app may write (default: %(default)s)")
-    verify.set_defaults(handler=cmd_verify)
+                        help="where the canary goes; a prefix the app may write (default: %(default)s)")
+
+    migrate = command("migrate", "scripts.migrate:cmd_migrate",
+                      "Move episode audio between the disk and S3 (verify, switch the record, then delete).",
+                      "Reads the app's environment (DATA_FOLDER, S3 settings); safe to kill and rerun.")
+    migrate.add_argument("direction", choices=("to-s3", "to-local"))
+    migrate.add_argument("--keep-local", action="store_true", help="to-s3: keep the local copies")
+    migrate.add_argument("--delete-remote", action="store_true", help="to-local: delete the S3 objects afterwards")
+    _migration_options(migrate)
+
+    fix_keys = command("fix-keys", "scripts.migrate:cmd_fix_keys",
+                       "Repair references and keys off the canonical layout (copy, verify, switch, delete old).")
+    _migration_options(fix_keys)
     return parser
 
 
@@ -110,11 +125,24 @@ def _stack_options(parser: argparse.ArgumentParser, many: bool) -> None:
                         help="that stack's `pulumi stack output --json`, a file or - for stdin (repeatable)")
 
 
+def _migration_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dry-run", action="store_true", help="print the plan (counts, bytes, first items); "
+                        "change nothing")
+    parser.add_argument("--concurrency", type=int, default=8, help="files in flight (default: %(default)s)")
+
+
+def _resolve(handler: str | Command) -> Command:
+    if callable(handler):
+        return handler
+    module, _, function = handler.partition(":")
+    return getattr(importlib.import_module(module), function)  # type: ignore[no-any-return]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.handler(args))
-    except (SettingsError, ConfigError, RenderError) as error:
+        return int(_resolve(args.handler)(args))
+    except (SettingsError, ConfigError, StorageError) as error:  # RenderError is a ConfigError
         print(f"ephitup {args.command}: {error}", file=sys.stderr)
         return EXIT_USAGE
 

@@ -40,7 +40,8 @@ def test_the_programs_resources_pass_every_resource_rule() -> None:
     resource(rules.PUBLIC_ACCESS_BLOCK, "pab", {"blockPublicAcls": True, "blockPublicPolicy": False,
                                                  "ignorePublicAcls": True, "restrictPublicBuckets": True}),
     resource(rules.BUCKET_POLICY, "p", {"policy": json.dumps(policies.document({
-        "Sid": "Open", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}))}),
+        "Sid": "Open", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::b/*"}))}),
 ])
 def test_a_public_bucket_is_rejected(item: SimpleNamespace) -> None:
     assert len(violations(rules.no_public_bucket, item)) == 1

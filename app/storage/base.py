@@ -104,7 +104,7 @@ class Storage(abc.ABC):
 
     def digest(self, key: str) -> FileDigest:
         """Size and checksums of a stored object, read through the interface."""
-        return digest_stream(_ChunkReader(self.open_range(key, chunk_size=PART_SIZE)))
+        return digest_stream(ChunkReader(self.open_range(key, chunk_size=PART_SIZE)))
 
     def read_bytes(self, key: str) -> bytes:
         return b"".join(self.open_range(key))
@@ -113,8 +113,8 @@ class Storage(abc.ABC):
         raise NotImplementedError(f"{self.kind} storage cannot presign URLs")
 
 
-class _ChunkReader:
-    """A ``read(n)`` face over an iterator of chunks, for code that wants a file."""
+class ChunkReader:
+    """A ``read(n)`` face over an iterator of chunks, for code that wants a file (copies between stores)."""
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
         self._chunks, self._buffer = chunks, b""

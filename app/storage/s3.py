@@ -16,7 +16,6 @@ from typing import Any, BinaryIO
 
 import boto3
 from boto3.exceptions import S3TransferFailedError, S3UploadFailedError
-from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
@@ -43,7 +42,11 @@ _UNAVAILABLE = {"500", "502", "503", "504", "SlowDown", "ServiceUnavailable", "I
 
 
 def make_client(settings: Settings) -> Any:
-    """An S3 client with the region always set, SigV4, standard retries and bounded timeouts."""
+    """An S3 client with the region always set, SigV4, standard retries and bounded timeouts.
+
+    boto3 is imported here, on first use: commands that end up not touching S3 never pay for it.
+    """
+
     session = boto3.session.Session(
         aws_access_key_id=settings.access_key_id,
         aws_secret_access_key=settings.secret_access_key,
@@ -72,7 +75,6 @@ class S3Storage(Storage):
         self.target: str = settings.s3_target  # what object calls pass as Bucket=
         self.bucket_name: str = settings.bucket_name or settings.s3_target  # what references name
         self.part_size = part_size
-        self.transfer = TransferConfig(multipart_threshold=part_size, multipart_chunksize=part_size)
         self._client = client
         self._lock = threading.Lock()
 
@@ -89,13 +91,11 @@ class S3Storage(Storage):
         """Whether a reference's bucket part names this store (bucket, access-point ARN or alias)."""
         return bucket in {self.bucket_name, self.target, self.settings.access_point} - {None}
 
-    def save_file(self, key: str, path: Path, content_type: str) -> ObjectStat:
-        digest = digest_file(Path(path), self.part_size)
-        with self._errors("s3:PutObject", key):
-            self.client.upload_file(
-                str(path), self.target, safe_key(key),
-                ExtraArgs=self._put_args(content_type, digest), Config=self.transfer,
-            )
+    def save_file(self, key: str, path: Path, content_type: str, digest: FileDigest | None = None) -> ObjectStat:
+        """Upload and verify; ``digest`` spares hashing the file again when the caller already did."""
+        digest = digest or digest_file(Path(path), self.part_size)
+        with Path(path).open("rb") as body:
+            self._upload(key, body, content_type, digest)
         return self.verify(key, digest)
 
     def save_stream(self, key: str, stream: BinaryIO, content_type: str) -> ObjectStat:
@@ -106,12 +106,22 @@ class S3Storage(Storage):
             spool.seek(0)
             digest = digest_stream(spool, self.part_size)
             spool.seek(0)
-            with self._errors("s3:PutObject", key):
-                self.client.upload_fileobj(
-                    spool, self.target, safe_key(key),
-                    ExtraArgs=self._put_args(content_type, digest), Config=self.transfer,
-                )
+            self._upload(key, spool, content_type, digest)
         return self.verify(key, digest)
+
+    def _upload(self, key: str, body: BinaryIO, content_type: str, digest: FileDigest) -> None:
+        """One PUT carrying the SHA-256 below the multipart threshold; multipart transfer above it."""
+        args = {"ContentType": content_type, "Metadata": {"sha256": digest.sha256_hex}}
+        with self._errors("s3:PutObject", key):
+            if digest.size < self.part_size:
+                self.client.put_object(Bucket=self.target, Key=safe_key(key), Body=body,
+                                       ChecksumAlgorithm="SHA256", ChecksumSHA256=digest.s3_checksum, **args)
+            else:
+                from boto3.s3.transfer import TransferConfig
+
+                transfer = TransferConfig(multipart_threshold=self.part_size, multipart_chunksize=self.part_size)
+                self.client.upload_fileobj(body, self.target, safe_key(key), Config=transfer,
+                                           ExtraArgs={**args, "ChecksumAlgorithm": "SHA256"})
 
     def verify(self, key: str, digest: FileDigest) -> ObjectStat:
         """Compare S3's own size and SHA-256 for ``key`` with what was sent."""
@@ -195,17 +205,11 @@ class S3Storage(Storage):
     def reference(self, key: str) -> str:
         return f"s3://{self.bucket_name}/{safe_key(key)}"
 
-    @staticmethod
-    def _put_args(content_type: str, digest: FileDigest) -> dict[str, Any]:
-        return {
-            "ContentType": content_type,
-            "ChecksumAlgorithm": "SHA256",
-            "Metadata": {"sha256": digest.sha256_hex},
-        }
-
     @contextmanager
     def _errors(self, action: str, key: str) -> Iterator[None]:
         """Translate boto errors into the storage errors of ``app.storage.base``."""
+        from botocore.exceptions import ClientError
+
         try:
             yield
         except (S3UploadFailedError, S3TransferFailedError) as error:
@@ -215,6 +219,7 @@ class S3Storage(Storage):
             raise self._translate(error, action, key) from error
 
     def _translate(self, error: BaseException, action: str, key: str) -> StorageError:
+
         where = f"s3://{self.target}/{key}"
         if isinstance(error, ClientError):
             code = str(error.response.get("Error", {}).get("Code", ""))

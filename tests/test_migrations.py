@@ -1,0 +1,182 @@
+"""`ephitup migrate to-s3 | to-local` and `fix-keys` against a moto server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import io
+from collections import namedtuple
+from pathlib import Path
+
+import boto3
+import pytest
+
+import app.migrations
+from app.episodes import Episodes
+from app.migrations import Migrator
+from app.records import Records
+from app.settings import Settings
+from app.storage import LocalStorage
+from app.storage.s3 import S3Storage
+from scripts.cli import main
+from tests.conftest import ACCOUNT, BUCKET, REGION, create_bucket, s3_env
+from tests.live import LiveApp, files_under
+from tests.migration_data import add_orphan, build_local_episodes
+
+
+@pytest.fixture
+def env(tmp_path: Path, moto_server: str, server_bucket, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    name, _ = server_bucket
+    values = s3_env(tmp_path / "data", S3_ENDPOINT_URL=moto_server, S3_BUCKET_NAME=name, STORAGE_MODE="auto")
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    return values
+
+
+@pytest.fixture
+def audio(env: dict[str, str]) -> dict[str, bytes]:
+    audio = build_local_episodes(Path(env["DATA_FOLDER"]), count=6, size=70_000)
+    add_orphan(Path(env["DATA_FOLDER"]), "lost show", b"ID3 orphan audio")
+    return audio
+
+
+def bucket_state(env: dict[str, str]) -> dict[str, tuple[int, str]]:
+    s3 = boto3.client("s3", region_name=REGION, endpoint_url=env["S3_ENDPOINT_URL"])
+    listing = s3.list_objects_v2(Bucket=env["S3_BUCKET_NAME"]).get("Contents", [])
+    return {o["Key"]: (o["Size"], o["ETag"]) for o in listing}
+
+
+def records(env: dict[str, str]) -> list:  # type: ignore[type-arg]
+    db = Records(Path(env["DATA_FOLDER"]) / "app.db")
+    try:
+        return db.episodes()
+    finally:
+        db.close()
+
+
+def snapshot(env: dict[str, str]):  # type: ignore[no-untyped-def]
+    return files_under(Path(env["DATA_FOLDER"])), records(env), bucket_state(env)
+
+
+def played_through_the_app(env: dict[str, str], mode: str) -> dict[str, bytes]:
+    with LiveApp({**env, "STORAGE_MODE": mode}) as client:
+        return {e["id"]: client.get(e["audio_url"]).content for e in client.get("/api/podcasts/episodes").json()}
+
+
+def test_dry_run_changes_nothing(env, audio, capsys) -> None:
+    before = snapshot(env)
+    assert main(["migrate", "to-s3", "--dry-run"]) == 0
+    assert snapshot(env) == before
+    out = capsys.readouterr().out
+    assert "plan: 7 items (1 orphan, 6 upload)" in out and "dry run: nothing was changed" in out
+
+
+def test_to_s3_moves_every_episode_then_a_rerun_does_nothing(env, audio, capsys, monkeypatch) -> None:
+    assert main(["migrate", "to-s3", "--concurrency", "3"]) == 0
+    assert "done: 7 moved, 0 already in place, 0 failed" in capsys.readouterr().out
+    stored = records(env)
+    assert all(e.audio_ref.startswith(f"s3://{env['S3_BUCKET_NAME']}/episodes/u") and e.state == "stored"
+               and e.local_key is None for e in stored)
+    keys = set(bucket_state(env))
+    assert {e.audio_ref.split("/", 3)[3] for e in stored} | {"episodes/_orphans/lost_show/audio/lost_show.mp3"} == keys
+    local = files_under(Path(env["DATA_FOLDER"]))
+    assert list(local) == ["podcasts/episodes/lost show/audio/lost show.mp3"]  # the orphan stays, reported
+    assert played_through_the_app(env, "s3") == audio
+
+    heads = []
+    monkeypatch.setattr(S3Storage, "stat", lambda self, key: heads.append(key))
+    before = snapshot(env)
+    assert main(["migrate", "to-s3"]) == 0
+    assert "done: 0 moved, 1 already in place, 0 failed" in capsys.readouterr().out  # the orphan, by listing
+    assert snapshot(env) == before and heads == []  # no HEAD per file: one listing
+
+
+def test_keep_local_keeps_the_local_copies(env, audio) -> None:
+    assert main(["migrate", "to-s3", "--keep-local"]) == 0
+    assert len(files_under(Path(env["DATA_FOLDER"]))) == 7
+    assert all(e.audio_ref.startswith("s3://") for e in records(env))
+
+
+def test_to_local_brings_everything_back(env, audio, capsys) -> None:
+    assert main(["migrate", "to-s3"]) == 0
+    before = snapshot(env)
+    assert main(["migrate", "to-local", "--dry-run"]) == 0
+    assert snapshot(env) == before
+    assert main(["migrate", "to-local", "--delete-remote"]) == 0
+    assert "done: 6 moved" in capsys.readouterr().out
+    assert all(not e.audio_ref.startswith("s3://") and e.audio_ref.startswith("podcasts/episodes/")
+               for e in records(env))
+    assert list(bucket_state(env)) == ["episodes/_orphans/lost_show/audio/lost_show.mp3"]
+    assert played_through_the_app(env, "local") == audio
+    assert main(["migrate", "to-local"]) == 0  # rerun: nothing left
+    assert "plan: 0 items" in capsys.readouterr().out
+
+
+def test_to_local_refuses_when_the_disk_lacks_room(env, audio, capsys, monkeypatch) -> None:
+    assert main(["migrate", "to-s3"]) == 0
+    capsys.readouterr()
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(app.migrations.shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 1000, 1000))
+    before = snapshot(env)
+    assert main(["migrate", "to-local"]) == 2
+    assert "the disk lacks 256 MiB" in capsys.readouterr().err
+    assert snapshot(env) == before
+
+
+def test_fix_keys_repairs_legacy_keys_and_paths(env, audio, capsys) -> None:
+    data = Path(env["DATA_FOLDER"])
+    assert main(["migrate", "to-s3"]) == 0
+    db = Records(data / "app.db")
+    first, second, third = db.episodes()[:3]
+    s3 = boto3.client("s3", region_name=REGION, endpoint_url=env["S3_ENDPOINT_URL"])
+    bucket = env["S3_BUCKET_NAME"]
+    # 1. the seed's unsanitised key: colons and spaces
+    old_key = first.audio_ref.split("/", 3)[3]
+    legacy_key = f"episodes/user:u0/episode:{first.id}/Show 0: part 0.mp3"
+    s3.copy_object(Bucket=bucket, Key=legacy_key, CopySource={"Bucket": bucket, "Key": old_key},
+                   MetadataDirective="COPY")
+    s3.delete_object(Bucket=bucket, Key=old_key)
+    db.update_episode(first.id, audio_ref=f"s3://{bucket}/{legacy_key}")
+    # 2. and 3. audio back on disk under older mount points
+    storage = LocalStorage(data)
+    for episode, legacy_root in ((second, "/app/data"), (third, "file:///mydata")):
+        key = f"podcasts/episodes/{episode.id}/audio/{episode.id}.mp3"
+        storage.save_stream(key, io.BytesIO(audio[episode.id]), "audio/mpeg")
+        db.update_episode(episode.id, audio_ref=f"{legacy_root}/{key}")
+    db.close()
+    capsys.readouterr()
+
+    before = snapshot(env)
+    assert main(["fix-keys", "--dry-run"]) == 0
+    assert snapshot(env) == before
+    assert "plan: 3 items (1 copy, 2 relink)" in capsys.readouterr().out
+
+    assert main(["fix-keys"]) == 0
+    fixed = {e.id: e.audio_ref for e in records(env)}
+    canonical = f"episodes/u0/{first.id}/Show_0_part_0.mp3"
+    assert fixed[first.id] == f"s3://{bucket}/{canonical}"
+    assert canonical in bucket_state(env) and legacy_key not in bucket_state(env)
+    assert fixed[second.id] == fixed[third.id].replace(third.id, second.id) == \
+        f"podcasts/episodes/{second.id}/audio/{second.id}.mp3"
+    assert main(["fix-keys"]) == 0 and "plan: 0 items" in capsys.readouterr().out
+    assert played_through_the_app(env, "s3") == audio
+
+
+def test_fix_keys_points_access_point_references_at_the_bucket(aws, tmp_path: Path) -> None:
+    """Runs in-process (mock_aws): moto resolves access-point ARNs only there (DESIGN.md)."""
+    s3 = boto3.client("s3", region_name=REGION)
+    create_bucket(s3)
+    arn = boto3.client("s3control", region_name=REGION).create_access_point(
+        AccountId=ACCOUNT, Name="ephitup-prod", Bucket=BUCKET)["AccessPointArn"]
+    data = tmp_path / "data"
+    audio = build_local_episodes(data, count=2, size=1000)
+    settings = Settings.from_env(s3_env(data, S3_ACCESS_POINT=arn))
+    db = Records(data / "app.db")
+    migrator = Migrator(Episodes(db, LocalStorage(data), S3Storage(settings)), concurrency=2)
+    assert not migrator.to_s3(migrator.plan_to_s3()).failed
+    for episode in db.episodes():  # as the seed wrote them: the access-point ARN as the "bucket"
+        db.update_episode(episode.id, audio_ref=episode.audio_ref.replace(f"s3://{BUCKET}/", f"s3://{arn}/"))
+    plan = migrator.plan_fix_keys()
+    assert [item.action for item in plan.items] == ["relink", "relink"]
+    assert not migrator.fix_keys(plan).failed
+    assert all(e.audio_ref.startswith(f"s3://{BUCKET}/episodes/") for e in db.episodes())
+    assert {e.id: migrator.remote.read_bytes(e.audio_ref.split("/", 3)[3]) for e in db.episodes()} == audio
+    db.close()
