@@ -21,7 +21,8 @@ test: $(INSTALLED)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check app infra scripts tests
+	$(BIN)/ruff check app infra scripts tests benchmarks
+	$(BIN)/mypy app infra scripts --ignore-missing-imports
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

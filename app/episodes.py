@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import BinaryIO
 
 from app.records import Episode, Records
 from app.storage import (
@@ -26,6 +25,7 @@ from app.storage import (
     build_episode_asset_key,
     parse_reference,
 )
+from app.storage.checksums import Readable
 from app.storage.s3 import S3Storage
 
 log = logging.getLogger("ephitup.episodes")
@@ -78,7 +78,7 @@ class Episodes:
             )
         return self.remote, location.key
 
-    def create(self, name: str, user_id: str | None, audio: BinaryIO, content_type: str) -> Episode:
+    def create(self, name: str, user_id: str | None, audio: Readable, content_type: str) -> Episode:
         """Store finished audio and finalize it (the API's path; a generator's worker uses the same)."""
         episode_id = uuid.uuid4().hex
         key = local_audio_key(episode_folder(name, episode_id), AUDIO_TYPES[content_type])

@@ -12,7 +12,7 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -20,7 +20,7 @@ from typing import TextIO
 
 from app.episodes import AUDIO_TYPES, Episodes, episode_folder, local_audio_key
 from app.records import Episode
-from app.storage import InvalidReferenceError, StorageError, build_episode_asset_key, parse_reference
+from app.storage import InvalidReferenceError, Location, StorageError, build_episode_asset_key, parse_reference
 from app.storage.base import ChunkReader, ObjectStat
 from app.storage.checksums import digest_file
 from app.storage.references import sanitize_segment
@@ -136,10 +136,7 @@ class Migrator:
     def plan_to_s3(self) -> Plan:
         plan = Plan()
         referenced: set[str] = set()
-        for episode in self.records.episodes():
-            location = self._locate(episode, plan)
-            if location is None:
-                continue
+        for episode, location in self._located(plan):
             if location.is_s3:
                 if episode.local_key:  # switched to S3, local copy not yet deleted
                     referenced.add(episode.local_key)
@@ -194,9 +191,8 @@ class Migrator:
 
     def plan_to_local(self) -> Plan:
         plan = Plan()
-        for episode in self.records.episodes():
-            location = self._locate(episode, plan)
-            if location is None or not location.is_s3:
+        for episode, location in self._located(plan):
+            if not location.is_s3:
                 continue
             extension = AUDIO_TYPES.get(episode.content_type, PurePosixPath(location.key).suffix or ".mp3")
             dest = local_audio_key(episode_folder(episode.name, episode.id), extension)
@@ -232,10 +228,7 @@ class Migrator:
 
     def plan_fix_keys(self) -> Plan:
         plan = Plan()
-        for episode in self.records.episodes():
-            location = self._locate(episode, plan)
-            if location is None:
-                continue
+        for episode, location in self._located(plan):
             if location.is_s3:
                 canonical = build_episode_asset_key(episode.user_id, episode.id, PurePosixPath(location.key).name)
                 if location.key != canonical:
@@ -295,16 +288,18 @@ class Migrator:
         except FileNotFoundError:
             return None
 
-    def _locate(self, episode: Episode, plan: Plan):  # type: ignore[no-untyped-def]
-        try:
-            location = parse_reference(episode.audio_ref, self.local.root)
-        except InvalidReferenceError as error:
-            plan.problems.append(f"episode {episode.id}: {error}")
-            return None
-        if location.is_s3 and not self.remote.holds(location.bucket or ""):
-            plan.problems.append(f"episode {episode.id}: {episode.audio_ref} is in another bucket")
-            return None
-        return location
+    def _located(self, plan: Plan) -> Iterator[tuple[Episode, Location]]:
+        """Every episode with where its audio is; what cannot be located goes to the plan's problems."""
+        for episode in self.records.episodes():
+            try:
+                location = parse_reference(episode.audio_ref, self.local.root)
+            except InvalidReferenceError as error:
+                plan.problems.append(f"episode {episode.id}: {error}")
+                continue
+            if location.is_s3 and not self.remote.holds(location.bucket or ""):
+                plan.problems.append(f"episode {episode.id}: {episode.audio_ref} is in another bucket")
+                continue
+            yield episode, location
 
     def _local_matches(self, key: str, episode: Episode) -> bool:
         if not self.local.exists(key):

@@ -12,9 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
 
-from app.storage.checksums import PART_SIZE, FileDigest, digest_stream
+from app.storage.checksums import PART_SIZE, FileDigest, Readable, digest_stream
 
 CHUNK_SIZE = 256 * 1024
 
@@ -63,7 +62,7 @@ class Storage(abc.ABC):
         """Store a local file; return only once the stored copy is verified."""
 
     @abc.abstractmethod
-    def save_stream(self, key: str, stream: BinaryIO, content_type: str) -> ObjectStat:
+    def save_stream(self, key: str, stream: Readable, content_type: str) -> ObjectStat:
         """Store what a binary stream yields until EOF."""
 
     @abc.abstractmethod

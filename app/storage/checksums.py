@@ -12,7 +12,13 @@ import base64
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol
+
+
+class Readable(Protocol):
+    """Anything with ``read(size)``: open files, spooled uploads, chunk iterators behind ChunkReader."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 PART_SIZE = 8 * 1024 * 1024
 
@@ -31,7 +37,7 @@ class FileDigest:
         return bool(reported) and reported.strip('"') == self.etag  # type: ignore[union-attr]
 
 
-def digest_stream(stream: BinaryIO, part_size: int = PART_SIZE) -> FileDigest:
+def digest_stream(stream: Readable, part_size: int = PART_SIZE) -> FileDigest:
     whole = hashlib.sha256()
     part_sha: list[bytes] = []
     part_md5: list[bytes] = []

@@ -9,7 +9,6 @@ import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
 
 from app.storage.base import (
     CHUNK_SIZE,
@@ -18,6 +17,7 @@ from app.storage.base import (
     ObjectStat,
     Storage,
 )
+from app.storage.checksums import Readable
 from app.storage.references import safe_key
 
 mimetypes.add_type("audio/mpeg", ".mp3")
@@ -43,7 +43,7 @@ class LocalStorage(Storage):
         with Path(path).open("rb") as source:
             return self.save_stream(key, source, content_type)
 
-    def save_stream(self, key: str, stream: BinaryIO, content_type: str) -> ObjectStat:
+    def save_stream(self, key: str, stream: Readable, content_type: str) -> ObjectStat:
         target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         # Write beside the target, flush to disk, then rename: a crash never leaves half a file.
@@ -108,7 +108,7 @@ class LocalStorage(Storage):
 
     def copy(self, source_key: str, dest_key: str) -> ObjectStat:
         source = self._existing(source_key)
-        return self.save_file(dest_key, source, self.stat(source_key).content_type)
+        return self.save_file(dest_key, source, self.stat(source_key).content_type or "application/octet-stream")
 
     def reference(self, key: str) -> str:
         return safe_key(key)

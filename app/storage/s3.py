@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import boto3
 from boto3.exceptions import S3TransferFailedError, S3UploadFailedError
@@ -31,7 +31,7 @@ from app.storage.base import (
     StorageError,
     StorageUnavailableError,
 )
-from app.storage.checksums import PART_SIZE, FileDigest, digest_file, digest_stream
+from app.storage.checksums import PART_SIZE, FileDigest, Readable, digest_file, digest_stream
 from app.storage.references import safe_key
 
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
@@ -98,7 +98,7 @@ class S3Storage(Storage):
             self._upload(key, body, content_type, digest)
         return self.verify(key, digest)
 
-    def save_stream(self, key: str, stream: BinaryIO, content_type: str) -> ObjectStat:
+    def save_stream(self, key: str, stream: Readable, content_type: str) -> ObjectStat:
         # Spooled to a temporary file first: the checksum must be known before S3 is told it.
         with tempfile.TemporaryFile() as spool:
             while block := stream.read(CHUNK_SIZE):
@@ -109,7 +109,7 @@ class S3Storage(Storage):
             self._upload(key, spool, content_type, digest)
         return self.verify(key, digest)
 
-    def _upload(self, key: str, body: BinaryIO, content_type: str, digest: FileDigest) -> None:
+    def _upload(self, key: str, body: Readable, content_type: str, digest: FileDigest) -> None:
         """One PUT carrying the SHA-256 below the multipart threshold; multipart transfer above it."""
         args = {"ContentType": content_type, "Metadata": {"sha256": digest.sha256_hex}}
         with self._errors("s3:PutObject", key):
