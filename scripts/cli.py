@@ -128,7 +128,13 @@ def _stack_options(parser: argparse.ArgumentParser, many: bool) -> None:
 def _migration_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the plan (counts, bytes, first items); "
                         "change nothing")
-    parser.add_argument("--concurrency", type=int, default=8, help="files in flight (default: %(default)s)")
+    parser.add_argument("--concurrency", type=_positive, default=8, help="files in flight (default: %(default)s)")
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
 
 
 def _resolve(handler: str | Command) -> Command:

@@ -1,0 +1,55 @@
+"""Schema upgrades of existing databases, and the migration progress output."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+import app.records
+from app.migrations import Progress
+from app.records import Records
+from scripts.cli import main
+
+
+def test_an_existing_database_is_brought_forward_and_keeps_its_records(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    db = Records(tmp_path / "app.db")
+    assert db.schema_version == len(app.records.MIGRATIONS) == 1
+    db.add_episode(id="e1", name="n", user_id="u", audio_ref="podcasts/x.mp3", local_key=None,
+                   content_type="audio/mpeg", size=3, sha256="abc", state="stored")
+    db.close()
+    later = "ALTER TABLE episodes ADD COLUMN duration_seconds REAL"
+    monkeypatch.setattr(app.records, "MIGRATIONS", (*app.records.MIGRATIONS, later))
+    db = Records(tmp_path / "app.db")
+    try:
+        assert db.schema_version == 2
+        assert db.episode("e1").audio_ref == "podcasts/x.mp3"
+        columns = [row[1] for row in db._query("PRAGMA table_info(episodes)")]
+        assert "duration_seconds" in columns
+    finally:
+        db.close()
+    Records(tmp_path / "app.db").close()  # reopening an up-to-date database changes nothing
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise() -> None:
+    terminal, log = Terminal(), io.StringIO()
+    for out in (terminal, log):
+        progress = Progress(4, 4 * 2**20, out, interval=3600)
+        for _ in range(4):
+            progress.advance(2**20)
+    assert "\r[" + "#" * 30 + "] 4/4 files, 4.0/4.0 MiB" in terminal.getvalue()
+    assert log.getvalue().splitlines()[-1].startswith("progress: 4/4 files, 4.0/4.0 MiB, ")
+    assert len(log.getvalue().splitlines()) == 1  # not a line per file: every interval, and at the end
+
+
+def test_concurrency_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["migrate", "to-s3", "--concurrency", "0"])
+    assert exit_.value.code == 2 and "'0' is not a whole number of at least 1" in capsys.readouterr().err
