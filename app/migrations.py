@@ -171,9 +171,11 @@ class Migrator:
                     self.local.delete(item.source)
                 self.records.update_episode(episode.id, local_key=None)
                 return False
-            digest = digest_file(self.local.path(item.source), self.remote.part_size)
             held = remote.get(item.dest)
-            skipped = held is not None and held.size == digest.size and digest.matches_etag(held.etag)
+            # MD5 (for the ETag) only when S3 already holds an object of this size: a first run skips it.
+            maybe_there = held is not None and held.size == self.local.stat(item.source).size
+            digest = digest_file(self.local.path(item.source), self.remote.part_size, etag=maybe_there)
+            skipped = held is not None and maybe_there and digest.matches_etag(held.etag)
             etag = held.etag if skipped and held else ""
             if not skipped:
                 content_type = self.local.stat(item.source).content_type or "application/octet-stream"

@@ -28,7 +28,7 @@ class FileDigest:
     size: int
     sha256_hex: str
     s3_checksum: str  # the ChecksumSHA256 S3 reports (base64, no "-N" suffix)
-    etag: str  # the ETag S3 reports, without quotes
+    etag: str | None  # the ETag S3 reports, without quotes (None when not asked for: MD5 costs CPU)
 
     def matches_checksum(self, reported: str | None) -> bool:
         return bool(reported) and reported.split("-")[0] == self.s3_checksum  # type: ignore[union-attr]
@@ -37,7 +37,7 @@ class FileDigest:
         return bool(reported) and reported.strip('"') == self.etag  # type: ignore[union-attr]
 
 
-def digest_stream(stream: Readable, part_size: int = PART_SIZE) -> FileDigest:
+def digest_stream(stream: Readable, part_size: int = PART_SIZE, etag: bool = True) -> FileDigest:
     whole = hashlib.sha256()
     part_sha: list[bytes] = []
     part_md5: list[bytes] = []
@@ -46,16 +46,19 @@ def digest_stream(stream: Readable, part_size: int = PART_SIZE) -> FileDigest:
         size += len(block)
         whole.update(block)
         part_sha.append(hashlib.sha256(block).digest())
-        part_md5.append(hashlib.md5(block, usedforsecurity=False).digest())
+        if etag:
+            part_md5.append(hashlib.md5(block, usedforsecurity=False).digest())
     if size < part_size:
         # Below the multipart threshold, one PUT: S3's checksum and ETag cover the object itself.
-        md5 = part_md5[0].hex() if part_md5 else hashlib.md5(b"", usedforsecurity=False).hexdigest()
+        md5 = (part_md5[0].hex() if part_md5 else hashlib.md5(b"", usedforsecurity=False).hexdigest()) if etag \
+            else None
         return FileDigest(size, whole.hexdigest(), base64.b64encode(whole.digest()).decode(), md5)
     composite = base64.b64encode(hashlib.sha256(b"".join(part_sha)).digest()).decode()
-    etag = hashlib.md5(b"".join(part_md5), usedforsecurity=False).hexdigest() + f"-{len(part_md5)}"
-    return FileDigest(size, whole.hexdigest(), composite, etag)
+    multipart_etag = hashlib.md5(b"".join(part_md5), usedforsecurity=False).hexdigest() + f"-{len(part_md5)}" \
+        if etag else None
+    return FileDigest(size, whole.hexdigest(), composite, multipart_etag)
 
 
-def digest_file(path: Path, part_size: int = PART_SIZE) -> FileDigest:
+def digest_file(path: Path, part_size: int = PART_SIZE, etag: bool = True) -> FileDigest:
     with path.open("rb") as stream:
-        return digest_stream(stream, part_size)
+        return digest_stream(stream, part_size, etag)
