@@ -191,10 +191,13 @@ class Migrator:
 
     # -- to local ---------------------------------------------------------------------------------
 
-    def plan_to_local(self) -> Plan:
-        plan = Plan()
+    def plan_to_local(self, delete_remote: bool = False) -> Plan:
+        plan = Plan(listing=self._remote_listing("episodes/") if delete_remote else {})
         for episode, location in self._located(plan):
             if not location.is_s3:
+                key = build_episode_asset_key(episode.user_id, episode.id, PurePosixPath(location.key).name)
+                if key in plan.listing:  # back on disk, but a run killed before its delete left the S3 copy
+                    plan.items.append(Item("delete", key, "", 0, episode.id))
                 continue
             extension = AUDIO_TYPES.get(episode.content_type, PurePosixPath(location.key).suffix or ".mp3")
             dest = local_audio_key(episode_folder(episode.name, episode.id), extension)
@@ -210,6 +213,9 @@ class Migrator:
 
     def to_local(self, plan: Plan, delete_remote: bool = False) -> Report:
         def move(item: Item) -> bool:
+            if item.action == "delete":  # the record already points at the disk
+                self.remote.delete(item.source)
+                return False
             episode = self.records.episode(item.episode_id)  # type: ignore[arg-type]
             skipped = self._local_matches(item.dest, episode)
             if not skipped:

@@ -17,7 +17,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         if args.direction == "to-s3":
             plan = migrator.plan_to_s3()
             return _execute(plan, args.dry_run, lambda: migrator.to_s3(plan, keep_local=args.keep_local))
-        plan = migrator.plan_to_local()
+        plan = migrator.plan_to_local(delete_remote=args.delete_remote)
         missing = migrator.missing_space(plan)
         if missing:
             plan.print(sys.stderr)

@@ -1,4 +1,5 @@
-"""`migrate to-s3` killed with SIGKILL at random moments, rerun to completion: nothing is lost.
+"""`migrate to-s3`, then `migrate to-local --delete-remote`, each killed with SIGKILL at random
+moments and rerun to completion: nothing is lost.
 
 After every kill, every record must point at audio that exists with its recorded size (so no local
 file went before its record pointed at a verified S3 object); at the end every episode plays through
@@ -14,8 +15,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-
-import pytest
 
 from app.episodes import Episodes
 from app.records import Records
@@ -46,13 +45,8 @@ def every_record_points_at_audio_that_exists(env: dict[str, str]) -> int:
         records.close()
 
 
-def test_kill_9_at_random_moments_then_rerun(tmp_path: Path, moto_server: str, server_bucket) -> None:
-    name, _ = server_bucket
-    env = s3_env(tmp_path / "data", S3_ENDPOINT_URL=moto_server, S3_BUCKET_NAME=name, STORAGE_MODE="auto")
-    audio = build_local_episodes(tmp_path / "data", count=50, size=1024 * 1024)
-    seed = random.randrange(2**32)
-    rng = random.Random(seed)
-    argv = [sys.executable, "-m", "scripts.cli", "migrate", "to-s3", "--concurrency", "1"]
+def kill_at_random_moments(argv: list[str], env: dict[str, str], rng: random.Random) -> list[int]:
+    """Start ``argv``, SIGKILL it after a random delay, check the invariant; TRIALS times."""
     progress = []
     for _ in range(TRIALS):
         process = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **env},
@@ -61,17 +55,41 @@ def test_kill_9_at_random_moments_then_rerun(tmp_path: Path, moto_server: str, s
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
         progress.append(every_record_points_at_audio_that_exists(env))
-    print(f"seed {seed}: episodes in S3 after each kill: {progress}")
-    assert progress[0] < 50, "the first kill came after the migration had finished: it tested nothing"
+    return progress
 
+
+def run_to_completion(argv: list[str], env: dict[str, str]) -> None:
     final = subprocess.run(argv, cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
     assert final.returncode == 0, final.stdout + final.stderr
+
+
+def played(env: dict[str, str], mode: str) -> dict[str, bytes]:
+    with LiveApp({**env, "STORAGE_MODE": mode}) as client:
+        return {e["id"]: client.get(e["audio_url"]).content for e in client.get("/api/podcasts/episodes").json()}
+
+
+def test_kill_9_at_random_moments_then_rerun(tmp_path: Path, moto_server: str, server_bucket) -> None:
+    name, s3 = server_bucket
+    env = s3_env(tmp_path / "data", S3_ENDPOINT_URL=moto_server, S3_BUCKET_NAME=name, STORAGE_MODE="auto")
+    audio = build_local_episodes(tmp_path / "data", count=50, size=1024 * 1024)
+    seed = random.randrange(2**32)
+    rng = random.Random(seed)
+    migrate = [sys.executable, "-m", "scripts.cli", "migrate"]
+
+    to_s3 = [*migrate, "to-s3", "--concurrency", "1"]
+    progress = kill_at_random_moments(to_s3, env, rng)
+    print(f"seed {seed}: episodes in S3 after each kill of to-s3: {progress}")
+    assert progress[0] < 50, "the first kill came after the migration had finished: it tested nothing"
+    run_to_completion(to_s3, env)
     assert every_record_points_at_audio_that_exists(env) == 50
     assert not list((tmp_path / "data" / "podcasts").rglob("*.mp3"))
-    with LiveApp({**env, "STORAGE_MODE": "s3"}) as client:
-        played = {e["id"]: client.get(e["audio_url"]).content for e in client.get("/api/podcasts/episodes").json()}
-    assert played == audio
+    assert played(env, "s3") == audio
 
-
-if __name__ == "__main__":
-    pytest.main([__file__, "-s"])
+    to_local = [*migrate, "to-local", "--delete-remote", "--concurrency", "1"]
+    progress = kill_at_random_moments(to_local, env, rng)
+    print(f"seed {seed}: episodes still in S3 after each kill of to-local: {progress}")
+    assert progress[0] > 0, "the first kill came after the migration had finished: it tested nothing"
+    run_to_completion(to_local, env)
+    assert every_record_points_at_audio_that_exists(env) == 0
+    assert s3.list_objects_v2(Bucket=name).get("KeyCount") == 0  # every leftover deleted by the rerun
+    assert played(env, "local") == audio
