@@ -237,6 +237,10 @@ class Migrator:
     def plan_fix_keys(self) -> Plan:
         plan = Plan()
         for episode, location in self._located(plan):
+            if episode.superseded_ref:  # a run killed after the switch: the old copy still has to go
+                old = parse_reference(episode.superseded_ref, self.local.root)
+                plan.items.append(Item("cleanup", old.key, location.key, 0, episode.id))
+                continue
             if location.is_s3:
                 canonical = build_episode_asset_key(episode.user_id, episode.id, PurePosixPath(location.key).name)
                 if location.key != canonical:
@@ -258,8 +262,12 @@ class Migrator:
                 already = self._remote_stat(item.dest)
                 if already is None or already.size != episode.size:
                     self.remote.copy(item.source, item.dest)  # verified against the upload's SHA-256
-                self.records.update_episode(episode.id, audio_ref=self.remote.reference(item.dest))
+                self.records.update_episode(episode.id, audio_ref=self.remote.reference(item.dest),
+                                            superseded_ref=episode.audio_ref)
+                item = Item("cleanup", item.source, item.dest, 0, episode.id)
+            if item.action == "cleanup":
                 self.remote.delete(item.source)
+                self.records.update_episode(episode.id, superseded_ref=None)
             elif self.episodes.locate(episode.audio_ref)[0] is self.remote:
                 self.records.update_episode(episode.id, audio_ref=self.remote.reference(item.dest))
             else:

@@ -49,6 +49,8 @@ MIGRATIONS: tuple[str, ...] = (
         created_at REAL NOT NULL
     );
     """,
+    # v2: the reference an episode's audio had before `fix-keys` moved it, until the old copy is gone
+    "ALTER TABLE episodes ADD COLUMN superseded_ref TEXT",
 )
 
 
@@ -69,6 +71,7 @@ class Episode:
     last_error: str | None
     created_at: float
     updated_at: float
+    superseded_ref: str | None = None
 
     def public(self) -> dict[str, Any]:
         return {

@@ -180,3 +180,22 @@ def test_fix_keys_points_access_point_references_at_the_bucket(aws, tmp_path: Pa
     assert all(e.audio_ref.startswith(f"s3://{BUCKET}/episodes/") for e in db.episodes())
     assert {e.id: migrator.remote.read_bytes(e.audio_ref.split("/", 3)[3]) for e in db.episodes()} == audio
     db.close()
+
+
+def test_fix_keys_rerun_deletes_the_old_key_a_killed_run_left(env, audio, capsys) -> None:
+    """The state a kill between 'switch the record' and 'delete the old key' leaves behind."""
+    assert main(["migrate", "to-s3"]) == 0
+    bucket = env["S3_BUCKET_NAME"]
+    db = Records(Path(env["DATA_FOLDER"]) / "app.db")
+    episode = db.episodes()[0]
+    old_key = f"episodes/user:u0/episode:{episode.id}/old name.mp3"
+    s3 = boto3.client("s3", region_name=REGION, endpoint_url=env["S3_ENDPOINT_URL"])
+    s3.copy_object(Bucket=bucket, Key=old_key, CopySource={"Bucket": bucket, "Key": episode.audio_ref.split("/", 3)[3]})
+    db.update_episode(episode.id, superseded_ref=f"s3://{bucket}/{old_key}")
+    db.close()
+    capsys.readouterr()
+    assert main(["fix-keys"]) == 0
+    assert "plan: 1 items (1 cleanup)" in capsys.readouterr().out
+    assert old_key not in bucket_state(env)
+    assert [e.superseded_ref for e in records(env)] == [None] * len(audio)
+    assert played_through_the_app(env, "s3") == audio
