@@ -11,7 +11,6 @@ import pytest
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
-from app.settings import Settings
 
 REGION = "us-east-2"
 BUCKET = "ephitup-test-media"
@@ -84,7 +83,3 @@ def server_bucket(moto_server: str, request: pytest.FixtureRequest):  # type: ig
     for item in client.list_objects_v2(Bucket=name).get("Contents", []):
         client.delete_object(Bucket=name, Key=item["Key"])
     client.delete_bucket(Bucket=name)
-
-
-def settings_for(env: dict[str, str]) -> Settings:
-    return Settings.from_env(env)
