@@ -11,7 +11,6 @@ import pytest
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
-
 REGION = "us-east-2"
 BUCKET = "ephitup-test-media"
 ACCOUNT = "123456789012"  # moto's default account
