@@ -47,6 +47,8 @@ class Runtime:
         decision = settings.decide_storage()
         settings.data_folder.mkdir(parents=True, exist_ok=True)
         local = LocalStorage(settings.data_folder)
+        for key in local.remove_partials():  # writes a crash interrupted: never referenced by a record
+            log.info("removed an interrupted write: %s", key)
         remote = S3Storage(settings) if decision.mode == "s3" else None
         records = Records(settings.data_folder / "app.db")
         problems = [Problem("warning", message) for message in decision.problems]

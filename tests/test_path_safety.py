@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -46,3 +48,15 @@ def test_a_symlink_inside_the_root_is_fine(storage: LocalStorage) -> None:
     storage.save_stream("uploads/real.txt", io.BytesIO(b"ok"), "text/plain")
     (storage.root / "uploads" / "alias.txt").symlink_to(storage.root / "uploads" / "real.txt")
     assert storage.read_bytes("uploads/alias.txt") == b"ok"
+
+
+def test_old_partial_writes_are_removed_and_recent_ones_kept(storage: LocalStorage) -> None:
+    old = storage.root / "uploads" / ".a.pdf.x1.part"
+    recent = storage.root / "uploads" / ".b.pdf.x2.part"
+    for path in (old, recent):
+        path.write_bytes(b"half")
+    hour_ago = time.time() - 7200
+    os.utime(old, (hour_ago, hour_ago))
+    storage.save_stream("uploads/kept.pdf", io.BytesIO(b"whole"), "application/pdf")
+    assert storage.remove_partials() == ["uploads/.a.pdf.x1.part"]
+    assert recent.exists() and not old.exists() and storage.read_bytes("uploads/kept.pdf") == b"whole"

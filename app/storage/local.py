@@ -6,6 +6,7 @@ import mimetypes
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,6 +106,23 @@ class LocalStorage(Storage):
                 key = (Path(dirpath) / name).relative_to(root).as_posix()
                 if key.startswith(prefix):
                     yield self.stat(key)
+
+    def remove_partials(self, older_than: float = 3600.0) -> list[str]:
+        """Delete temporary ``.part`` files an interrupted write left behind; returns their keys.
+
+        Only old ones: another process (a migration) may be writing right now.
+        """
+        root, removed = self.root.resolve(), []
+        if not root.exists():
+            return removed
+        deadline = time.time() - older_than
+        for dirpath, _dirs, files in os.walk(root):
+            for name in files:
+                path = Path(dirpath) / name
+                if name.endswith(".part") and path.stat().st_mtime < deadline:
+                    path.unlink(missing_ok=True)
+                    removed.append(path.relative_to(root).as_posix())
+        return removed
 
     def copy(self, source_key: str, dest_key: str) -> ObjectStat:
         source = self._existing(source_key)
