@@ -58,5 +58,5 @@ def test_old_partial_writes_are_removed_and_recent_ones_kept(storage: LocalStora
     hour_ago = time.time() - 7200
     os.utime(old, (hour_ago, hour_ago))
     storage.save_stream("uploads/kept.pdf", io.BytesIO(b"whole"), "application/pdf")
-    assert storage.remove_partials() == ["uploads/.a.pdf.x1.part"]
+    assert storage.remove_partials() == ("uploads/.a.pdf.x1.part",)
     assert recent.exists() and not old.exists() and storage.read_bytes("uploads/kept.pdf") == b"whole"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import mimetypes
 import os
 import shutil
@@ -107,14 +108,15 @@ class LocalStorage(Storage):
                 if key.startswith(prefix):
                     yield self.stat(key)
 
-    def remove_partials(self, older_than: float = 3600.0) -> list[str]:
+    def remove_partials(self, older_than: float = 3600.0) -> tuple[str, ...]:
         """Delete temporary ``.part`` files an interrupted write left behind; returns their keys.
 
         Only old ones: another process (a migration) may be writing right now.
         """
-        root, removed = self.root.resolve(), []
+        root = self.root.resolve()
         if not root.exists():
-            return removed
+            return ()
+        removed: builtins.list[str] = []
         deadline = time.time() - older_than
         for dirpath, _dirs, files in os.walk(root):
             for name in files:
@@ -122,7 +124,7 @@ class LocalStorage(Storage):
                 if name.endswith(".part") and path.stat().st_mtime < deadline:
                     path.unlink(missing_ok=True)
                     removed.append(path.relative_to(root).as_posix())
-        return removed
+        return tuple(removed)
 
     def copy(self, source_key: str, dest_key: str) -> ObjectStat:
         source = self._existing(source_key)
