@@ -50,7 +50,7 @@ def cmd_env(args: argparse.Namespace) -> int:
     """Write a .env for local runs (mode 0600): the only command that writes secrets, and only there."""
     (stack,) = load_stacks([args.stack], args.outputs)
     env = stack.env
-    variables = {**app_env(env), "DATA_FOLDER": args.data_folder}
+    credentials: dict[str, str] = {}
     if env.s3_enabled:
         if stack.outputs is None:
             raise RenderError(f"stack {env.stack}: S3 is on: pass --outputs FILE from "
@@ -59,9 +59,11 @@ def cmd_env(args: argparse.Namespace) -> int:
         if hidden:
             raise RenderError(f"stack {env.stack}: the outputs hide {', '.join(hidden)}: "
                               f"use `pulumi stack output --json --show-secrets -s {env.stack}`")
-        variables.update(app_env(env, stack.outputs.get("bucket_name"), stack.outputs.get("access_point_arn")),
-                         DATA_FOLDER=args.data_folder, AWS_ACCESS_KEY_ID=stack.outputs["access_key_id"],
-                         AWS_SECRET_ACCESS_KEY=stack.outputs["secret_access_key"])
+        credentials = {"AWS_ACCESS_KEY_ID": stack.outputs["access_key_id"],
+                       "AWS_SECRET_ACCESS_KEY": stack.outputs["secret_access_key"]}
+    outputs = stack.outputs or {}
+    variables = {**app_env(env, outputs.get("bucket_name"), outputs.get("access_point_arn")),
+                 "DATA_FOLDER": args.data_folder, **credentials}
     text = templates().get_template("dotenv.j2").render(stack=env.stack, variables=variables)
     target = Path(args.output)
     descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -38,17 +38,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Run the bundled app with uvicorn; the environment (plus these flags) selects its storage."""
     import os
 
-    import uvicorn
+    from scripts.dev import run_app
 
     if args.data_folder:
         os.environ["DATA_FOLDER"] = args.data_folder
     if args.storage_mode:
         os.environ["STORAGE_MODE"] = args.storage_mode
     decision = Settings.from_env().decide_storage()  # fail here, with a clear message, not in uvicorn
-    base = f"http://{args.host}:{args.port}"
     print(f"ephitup: storage mode {decision.mode}, data folder {os.environ.get('DATA_FOLDER', './data')}")
-    print(f"ephitup: serving on {base}  (API docs {base}/docs, health {base}/health); Ctrl-C stops")
-    uvicorn.run("app.main:app", host=args.host, port=args.port, log_level="info")
+    run_app("ephitup", args.host, args.port)
     return EXIT_OK
 
 

@@ -15,10 +15,17 @@ from scripts.stack_io import load_stacks
 EMULATOR_KEY = "ephitup-dev"  # moto accepts any credentials; these are not a secret
 
 
-def cmd_dev(args: argparse.Namespace) -> int:
-    """Run a stack's environment locally; with S3 on, against an embedded S3 emulator."""
+def run_app(label: str, host: str, port: int) -> None:
+    """Serve ``app.main:app`` from the current environment, saying where to look first."""
     import uvicorn
 
+    base = f"http://{host}:{port}"
+    print(f"{label}: serving on {base}  (API docs {base}/docs, health {base}/health); Ctrl-C stops", flush=True)
+    uvicorn.run("app.main:app", host=host, port=port, log_level="info")
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    """Run a stack's environment locally; with S3 on, against an embedded S3 emulator."""
     (stack,) = load_stacks([args.stack], [])
     env = stack.env
     variables = {**app_env(env), "DATA_FOLDER": args.data_folder}
@@ -38,11 +45,9 @@ def cmd_dev(args: argparse.Namespace) -> int:
                          AWS_SECRET_ACCESS_KEY=EMULATOR_KEY)
         print(f"ephitup dev: S3 emulator on {endpoint}, bucket {bucket}")
     os.environ.update(variables)
-    base = f"http://{args.host}:{args.port}"
     print(f"ephitup dev: stack {env.stack}, storage mode {variables['STORAGE_MODE']}, data folder {args.data_folder}")
-    print(f"ephitup dev: serving on {base}  (API docs {base}/docs, health {base}/health); Ctrl-C stops")
     try:
-        uvicorn.run("app.main:app", host=args.host, port=args.port, log_level="info")
+        run_app("ephitup dev", args.host, args.port)
     finally:
         if emulator is not None:
             emulator.stop()
