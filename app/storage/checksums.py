@@ -43,9 +43,10 @@ def digest_stream(stream: Readable, part_size: int = PART_SIZE, etag: bool = Tru
     part_md5: list[bytes] = []
     size = 0
     while block := stream.read(part_size):
-        size += len(block)
         whole.update(block)
-        part_sha.append(hashlib.sha256(block).digest())
+        # The first part's digest is the whole's so far: hashing it again would double a one-PUT file's cost.
+        part_sha.append(whole.digest() if size == 0 else hashlib.sha256(block).digest())
+        size += len(block)
         if etag:
             part_md5.append(hashlib.md5(block, usedforsecurity=False).digest())
     if size < part_size:
