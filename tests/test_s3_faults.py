@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import socket
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import boto3
@@ -62,15 +65,50 @@ def test_denied_names_the_bucket_key_and_the_likely_missing_action(tmp_path: Pat
     assert f"s3://{name}/episodes/u/e/a.mp3" in str(error.value) and "s3:GetObject" in str(error.value)
 
 
-def test_checksum_mismatch_is_detected(tmp_path: Path, moto_server: str, server_bucket) -> None:
-    """An object replaced between upload and verification (same size, other bytes) is caught."""
+def test_a_put_reply_naming_another_checksum_is_a_mismatch(tmp_path: Path, moto_server: str,
+                                                            server_bucket) -> None:
+    """S3 replies to a PUT with the SHA-256 it stored: any other value than the one sent fails the save."""
     name, _client = server_bucket
     storage = server_storage(tmp_path, moto_server, name)
+    heads = []
+    storage.client.meta.events.register("before-call.s3.HeadObject", lambda **_: heads.append(1))
+
+    def store_other_bytes(parsed: dict, **_: object) -> None:
+        parsed["ChecksumSHA256"] = base64.b64encode(hashlib.sha256(b"y" * 1000).digest()).decode()
+
+    storage.client.meta.events.register("after-call.s3.PutObject", store_other_bytes)
+    with pytest.raises(ChecksumMismatchError, match="was stored with SHA-256"):
+        storage.save_stream("episodes/u/e/a.mp3", io.BytesIO(b"x" * 1000), "audio/mpeg")
+    assert not heads  # the reply was the verification
+
+
+def test_a_put_verified_from_its_reply_makes_no_head(tmp_path: Path, moto_server: str, server_bucket) -> None:
+    name, _client = server_bucket
+    storage = server_storage(tmp_path, moto_server, name)
+    heads = []
+    storage.client.meta.events.register("before-call.s3.HeadObject", lambda **_: heads.append(1))
+    stat = storage.save_stream("episodes/u/e/a.mp3", io.BytesIO(b"x" * 1000), "audio/mpeg")
+    assert not heads
+    assert stat == replace(storage.stat("episodes/u/e/a.mp3"), last_modified=stat.last_modified)
+
+
+@pytest.mark.parametrize("upload", ["a store that does not echo checksums", "multipart"])
+def test_without_a_checksum_in_the_reply_a_head_catches_replaced_bytes(
+        tmp_path: Path, moto_server: str, server_bucket, upload: str) -> None:
+    """An object replaced between upload and verification (same size, other bytes) is caught."""
+    name, _client = server_bucket
+    size = 1000 if upload != "multipart" else 2 * 5 * 2**20 + 1
+    storage = server_storage(tmp_path, moto_server, name)
+    if upload == "multipart":
+        storage.part_size = 5 * 2**20
+    else:
+        storage.client.meta.events.register("after-call.s3.PutObject",
+                                            lambda parsed, **_: parsed.pop("ChecksumSHA256", None))
     tamperer = boto3.client("s3", region_name=REGION, endpoint_url=moto_server)
 
     def tamper(**_: object) -> None:
-        tamperer.put_object(Bucket=name, Key="episodes/u/e/a.mp3", Body=b"y" * 1000)
+        tamperer.put_object(Bucket=name, Key="episodes/u/e/a.mp3", Body=b"y" * size)
 
     storage.client.meta.events.register_first("before-call.s3.HeadObject", tamper)
-    with pytest.raises(ChecksumMismatchError, match="expected 1000 bytes"):
-        storage.save_stream("episodes/u/e/a.mp3", io.BytesIO(b"x" * 1000), "audio/mpeg")
+    with pytest.raises(ChecksumMismatchError, match=f"expected {size} bytes"):
+        storage.save_stream("episodes/u/e/a.mp3", io.BytesIO(b"x" * size), "audio/mpeg")

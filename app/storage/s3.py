@@ -11,12 +11,11 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
-from boto3.exceptions import S3TransferFailedError, S3UploadFailedError
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
@@ -46,6 +45,8 @@ def make_client(settings: Settings) -> Any:
 
     boto3 is imported here, on first use: commands that end up not touching S3 never pay for it.
     """
+    import boto3
+    from botocore.config import Config
 
     session = boto3.session.Session(
         aws_access_key_id=settings.access_key_id,
@@ -95,8 +96,8 @@ class S3Storage(Storage):
         """Upload and verify; ``digest`` spares hashing the file again when the caller already did."""
         digest = digest or digest_file(Path(path), self.part_size)
         with Path(path).open("rb") as body:
-            self._upload(key, body, content_type, digest)
-        return self.verify(key, digest)
+            reply = self._upload(key, body, content_type, digest)
+        return self._verified(key, digest, content_type, reply)
 
     def save_stream(self, key: str, stream: Readable, content_type: str) -> ObjectStat:
         # Spooled to a temporary file first: the checksum must be known before S3 is told it.
@@ -106,22 +107,41 @@ class S3Storage(Storage):
             spool.seek(0)
             digest = digest_stream(spool, self.part_size)
             spool.seek(0)
-            self._upload(key, spool, content_type, digest)
-        return self.verify(key, digest)
+            reply = self._upload(key, spool, content_type, digest)
+        return self._verified(key, digest, content_type, reply)
 
-    def _upload(self, key: str, body: Readable, content_type: str, digest: FileDigest) -> None:
-        """One PUT carrying the SHA-256 below the multipart threshold; multipart transfer above it."""
+    def _upload(self, key: str, body: Readable, content_type: str, digest: FileDigest) -> dict[str, Any] | None:
+        """One PUT carrying the SHA-256 below the multipart threshold (its reply returned); multipart above it."""
         args = {"ContentType": content_type, "Metadata": {"sha256": digest.sha256_hex}}
         with self._errors("s3:PutObject", key):
             if digest.size < self.part_size:
-                self.client.put_object(Bucket=self.target, Key=safe_key(key), Body=body,
-                                       ChecksumAlgorithm="SHA256", ChecksumSHA256=digest.s3_checksum, **args)
-            else:
-                from boto3.s3.transfer import TransferConfig
+                return self.client.put_object(  # type: ignore[no-any-return]
+                    Bucket=self.target, Key=safe_key(key), Body=body,
+                    ChecksumAlgorithm="SHA256", ChecksumSHA256=digest.s3_checksum, **args)
+            from boto3.s3.transfer import TransferConfig
 
-                transfer = TransferConfig(multipart_threshold=self.part_size, multipart_chunksize=self.part_size)
-                self.client.upload_fileobj(body, self.target, safe_key(key), Config=transfer,
-                                           ExtraArgs={**args, "ChecksumAlgorithm": "SHA256"})
+            transfer = TransferConfig(multipart_threshold=self.part_size, multipart_chunksize=self.part_size)
+            self.client.upload_fileobj(body, self.target, safe_key(key), Config=transfer,
+                                       ExtraArgs={**args, "ChecksumAlgorithm": "SHA256"})
+            return None
+
+    def _verified(self, key: str, digest: FileDigest, content_type: str, reply: dict[str, Any] | None) -> ObjectStat:
+        """The stored object's stat, once S3's own SHA-256 of it is seen to equal what was sent.
+
+        S3 hashes a PUT's body itself, refuses it on a mismatch (BadDigest), and replies with the checksum
+        it stored: that reply is the verification, and a HEAD would only read the same value back. A
+        reply without a checksum (multipart, or a store that ignores checksums) is verified with a HEAD.
+        """
+        stored = reply.get("ChecksumSHA256") if reply else None
+        if reply is None or not stored:
+            return self.verify(key, digest)
+        if not digest.matches_checksum(stored):
+            raise ChecksumMismatchError(
+                f"s3://{self.bucket_name}/{key} was stored with SHA-256 {stored}, expected {digest.s3_checksum}")
+        headers = reply["ResponseMetadata"].get("HTTPHeaders", {})
+        replied_at = headers.get("last-modified") or headers.get("date")
+        modified = parsedate_to_datetime(replied_at) if replied_at else datetime.now(UTC)
+        return ObjectStat(key, digest.size, reply["ETag"], modified, content_type, stored)
 
     def verify(self, key: str, digest: FileDigest) -> ObjectStat:
         """Compare S3's own size and SHA-256 for ``key`` with what was sent."""
@@ -208,7 +228,7 @@ class S3Storage(Storage):
     @contextmanager
     def _errors(self, action: str, key: str) -> Iterator[None]:
         """Translate boto errors into the storage errors of ``app.storage.base``."""
-        from botocore.exceptions import ClientError
+        from boto3.exceptions import S3TransferFailedError, S3UploadFailedError  # loaded with the client
 
         try:
             yield
