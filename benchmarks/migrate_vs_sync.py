@@ -20,7 +20,7 @@ from benchmarks._harness import CREDENTIALS, REGION, ROOT, moto_server, s3_clien
 from tests.migration_data import build_local_episodes
 
 EPISODES, SIZE = 200, 2 * 1024 * 1024
-ROUNDS = 3
+ROUNDS = 5
 AWSCLI = ROOT / ".venv-awscli"
 
 
@@ -51,20 +51,24 @@ def main() -> int:
         s3 = s3_client(endpoint)
         pristine = work / "pristine"
         build_local_episodes(pristine, EPISODES, SIZE)  # records + files, through the app's finalize
-        for round_ in range(ROUNDS):  # the tools alternate, each on fresh buckets and a fresh copy
-            data, bucket_sync, bucket_migrate = work / f"data-{round_}", f"sync-{round_}", f"migrate-{round_}"
-            shutil.copytree(pristine, data)
+        for round_ in range(ROUNDS):  # each tool on its own fresh bucket and copy (migrate empties its copy)
+            bucket_sync, bucket_migrate = f"sync-{round_}", f"migrate-{round_}"
+            for bucket in (bucket_sync, bucket_migrate):
+                shutil.copytree(pristine, work / bucket)
+            os.sync()  # the copies' writeback would otherwise land on whichever tool runs first
             for bucket in (bucket_sync, bucket_migrate):
                 s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-            sync = [str(aws), "s3", "sync", str(data / "podcasts" / "episodes"), f"s3://{bucket_sync}/episodes",
-                    "--endpoint-url", endpoint, "--region", REGION, "--only-show-errors"]
-            runs["sync"].append(timed(sync, {}))
-            runs["sync rerun"].append(timed(sync, {}))
-            env = {"DATA_FOLDER": str(data), "S3_BUCKET_NAME": bucket_migrate, "S3_ENDPOINT_URL": endpoint,
-                   "S3_REGION": REGION}
+            sync = [str(aws), "s3", "sync", str(work / bucket_sync / "podcasts" / "episodes"),
+                    f"s3://{bucket_sync}/episodes", "--endpoint-url", endpoint, "--region", REGION,
+                    "--only-show-errors"]
+            env = {"DATA_FOLDER": str(work / bucket_migrate), "S3_BUCKET_NAME": bucket_migrate,
+                   "S3_ENDPOINT_URL": endpoint, "S3_REGION": REGION}
             migrate = [str(ROOT / ".venv" / "bin" / "ephitup"), "migrate", "to-s3"]
-            runs["migrate"].append(timed(migrate, env))
-            runs["migrate rerun"].append(timed(migrate, env))
+            tools = [("sync", sync, {}), ("migrate", migrate, env)]
+            # The server slows as it fills: who goes first alternates, so neither tool always gets it fresher.
+            for name, argv, extra in tools if round_ % 2 == 0 else reversed(tools):
+                runs[name].append(timed(argv, extra))
+                runs[f"{name} rerun"].append(timed(argv, extra))
     finally:
         moto.stop()
         shutil.rmtree(work, ignore_errors=True)
