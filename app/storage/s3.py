@@ -134,7 +134,12 @@ class S3Storage(Storage):
         """
         stored = reply.get("ChecksumSHA256") if reply else None
         if reply is None or not stored:
-            return self.verify(key, digest)
+            stat = self.stat(key)
+            if stat.size != digest.size or not digest.matches_checksum(stat.sha256):
+                raise ChecksumMismatchError(
+                    f"s3://{self.bucket_name}/{key} holds {stat.size} bytes with SHA-256 {stat.sha256}, "
+                    f"expected {digest.size} bytes with {digest.s3_checksum}")
+            return stat
         if not digest.matches_checksum(stored):
             raise ChecksumMismatchError(
                 f"s3://{self.bucket_name}/{key} was stored with SHA-256 {stored}, expected {digest.s3_checksum}")
@@ -142,16 +147,6 @@ class S3Storage(Storage):
         replied_at = headers.get("last-modified") or headers.get("date")
         modified = parsedate_to_datetime(replied_at) if replied_at else datetime.now(UTC)
         return ObjectStat(key, digest.size, reply["ETag"], modified, content_type, stored)
-
-    def verify(self, key: str, digest: FileDigest) -> ObjectStat:
-        """Compare S3's own size and SHA-256 for ``key`` with what was sent."""
-        stat = self.stat(key)
-        if stat.size != digest.size or not digest.matches_checksum(stat.sha256):
-            raise ChecksumMismatchError(
-                f"s3://{self.bucket_name}/{key} holds {stat.size} bytes with SHA-256 {stat.sha256}, "
-                f"expected {digest.size} bytes with {digest.s3_checksum}"
-            )
-        return stat
 
     def open_range(
         self, key: str, start: int = 0, end: int | None = None, chunk_size: int = CHUNK_SIZE
