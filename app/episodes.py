@@ -98,7 +98,8 @@ class Episodes:
         key = build_episode_asset_key(episode.user_id, episode.id, PurePosixPath(episode.local_key).name)
         try:
             if self.local.exists(episode.local_key):
-                stat = self.remote.save_file(key, self.local.path(episode.local_key), episode.content_type)
+                stat = self.remote.save_file(key, self.local.path(episode.local_key), episode.content_type,
+                                             expected_sha256=episode.sha256)
             else:  # only S3 can still hold it (the local copy went after an upload that was not recorded)
                 stat = self.remote.stat(key)
                 if stat.size != episode.size:
@@ -118,8 +119,8 @@ class Episodes:
             episode.id, audio_ref=self.remote.reference(key), etag=etag, state="stored", last_error=None,
             local_key=local_key,
         )
-        if keep_local:
-            return self.records.update_episode(episode.id, local_key=None)
+        if keep_local:  # no longer this record's copy to delete; if power loss undoes that, a rerun redoes it
+            return self.records.update_episode(episode.id, durable=False, local_key=None)
         return self._drop_local_copy(episode)
 
     def _local_key_of(self, episode: Episode) -> str | None:
@@ -137,7 +138,8 @@ class Episodes:
     def _drop_local_copy(self, episode: Episode) -> Episode:
         if episode.local_key:
             self.local.delete(episode.local_key)
-            episode = self.records.update_episode(episode.id, local_key=None)
+            # Lost to power loss, this only makes a rerun find the copy gone and forget it again.
+            episode = self.records.update_episode(episode.id, durable=False, local_key=None)
         return episode
 
     def delete(self, episode: Episode) -> None:

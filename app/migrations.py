@@ -21,7 +21,7 @@ from typing import TextIO
 from app.episodes import AUDIO_TYPES, Episodes, episode_folder, local_audio_key
 from app.records import Episode
 from app.storage import InvalidReferenceError, Location, StorageError, build_episode_asset_key, parse_reference
-from app.storage.base import ChunkReader, ObjectStat
+from app.storage.base import ChecksumMismatchError, ChunkReader, ObjectStat
 from app.storage.checksums import digest_file
 from app.storage.references import sanitize_segment
 from app.storage.s3 import S3Storage
@@ -169,22 +169,22 @@ class Migrator:
                     raise StorageError(f"s3 holds no full copy of {item.dest}: keeping {item.source}")
                 if not keep_local:
                     self.local.delete(item.source)
-                self.records.update_episode(episode.id, local_key=None)
+                self.records.update_episode(episode.id, durable=False, local_key=None)  # a rerun redoes it
                 return False
+            record = self.records.episode(item.episode_id) if item.episode_id else None  # orphans have none
+            expected = record.sha256 if record else None
+            source, path = self.local.stat(item.source), self.local.path(item.source)
             held = remote.get(item.dest)
-            # MD5 (for the ETag) only when S3 already holds an object of this size: a first run skips it.
-            maybe_there = held is not None and held.size == self.local.stat(item.source).size
-            digest = digest_file(self.local.path(item.source), self.remote.part_size, etag=maybe_there)
-            skipped = held is not None and maybe_there and digest.matches_etag(held.etag)
-            etag = held.etag if skipped and held else ""
-            if not skipped:
-                content_type = self.local.stat(item.source).content_type or "application/octet-stream"
-                etag = self.remote.save_file(item.dest, self.local.path(item.source), content_type, digest).etag
-            if item.action == "upload":
-                episode = self.records.episode(item.episode_id)  # type: ignore[arg-type]
-                if digest.sha256_hex != episode.sha256:
-                    raise StorageError(f"{item.source} does not match its record's SHA-256: left as it is")
-                self.episodes.commit_remote(episode, item.dest, etag, keep_local=keep_local)
+            skipped = False
+            if held is not None and held.size == source.size:  # maybe there already: the listed ETag tells
+                digest = digest_file(path, self.remote.part_size)
+                if expected and digest.sha256_hex != expected:
+                    raise ChecksumMismatchError(f"{item.source} does not match its record's SHA-256: left as it is")
+                skipped = digest.matches_etag(held.etag)
+            etag = held.etag if held and skipped else self.remote.save_file(
+                item.dest, path, source.content_type or "application/octet-stream", expected_sha256=expected).etag
+            if record:
+                self.episodes.commit_remote(record, item.dest, etag, keep_local=keep_local)
             return skipped
 
         return self._run(plan, move)
@@ -267,7 +267,7 @@ class Migrator:
                 item = Item("cleanup", item.source, item.dest, 0, episode.id)
             if item.action == "cleanup":
                 self.remote.delete(item.source)
-                self.records.update_episode(episode.id, superseded_ref=None)
+                self.records.update_episode(episode.id, durable=False, superseded_ref=None)  # a rerun redoes it
             elif self.episodes.locate(episode.audio_ref)[0] is self.remote:
                 self.records.update_episode(episode.id, audio_ref=self.remote.reference(item.dest))
             else:

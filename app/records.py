@@ -145,12 +145,27 @@ class Records:
                        tuple(values.values()))
         return self.episode(values["id"])
 
-    def update_episode(self, episode_id: str, **values: Any) -> Episode:
+    def update_episode(self, episode_id: str, durable: bool = True, **values: Any) -> Episode:
+        """One committed UPDATE; returns the row as written.
+
+        ``durable=False`` is for a write that power loss may undo safely because the next run redoes it
+        (forgetting a copy that is already deleted): it skips the fsync, and the next durable commit,
+        appended after it to the same WAL, takes it to disk as well.
+        """
         values["updated_at"] = time.time()
         assignments = ", ".join(f"{column} = ?" for column in values)
         with self._transaction() as db:
-            db.execute(f"UPDATE episodes SET {assignments} WHERE id = ?", (*values.values(), episode_id))
-        return self.episode(episode_id)
+            if not durable:
+                db.execute("PRAGMA synchronous=NORMAL")
+            try:  # fetchall: the statement runs to its end, so it commits before the lock is let go
+                rows = db.execute(f"UPDATE episodes SET {assignments} WHERE id = ? RETURNING *",
+                                  (*values.values(), episode_id)).fetchall()
+            finally:
+                if not durable:
+                    db.execute("PRAGMA synchronous=FULL")
+        if not rows:
+            raise KeyError(episode_id)
+        return _row(Episode, rows[0])
 
     def episode(self, episode_id: str) -> Episode:
         rows = self._query("SELECT * FROM episodes WHERE id = ?", (episode_id,))

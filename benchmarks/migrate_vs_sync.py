@@ -21,6 +21,7 @@ from tests.migration_data import build_local_episodes
 
 EPISODES, SIZE = 200, 2 * 1024 * 1024
 ROUNDS = 5
+BUCKET = "bench"
 AWSCLI = ROOT / ".venv-awscli"
 
 
@@ -42,41 +43,47 @@ def timed(argv: list[str], env: dict[str, str]) -> float:
     return elapsed
 
 
+def command(name: str, aws: Path, data: Path, endpoint: str) -> tuple[list[str], dict[str, str]]:
+    """The same 200 files, to the same kind of bucket, by either tool."""
+    if name == "sync":
+        return [str(aws), "s3", "sync", str(data / "podcasts" / "episodes"), f"s3://{BUCKET}/episodes",
+                "--endpoint-url", endpoint, "--region", REGION, "--only-show-errors"], {}
+    env = {"DATA_FOLDER": str(data), "S3_BUCKET_NAME": BUCKET, "S3_ENDPOINT_URL": endpoint, "S3_REGION": REGION}
+    return [str(ROOT / ".venv" / "bin" / "ephitup"), "migrate", "to-s3"], env
+
+
 def main() -> int:
     aws = aws_cli()
-    moto, endpoint = moto_server()
     work = Path(tempfile.mkdtemp(prefix="ephitup-migrate-bench-"))
     runs: dict[str, list[float]] = {"sync": [], "sync rerun": [], "migrate": [], "migrate rerun": []}
     try:
-        s3 = s3_client(endpoint)
         pristine = work / "pristine"
         build_local_episodes(pristine, EPISODES, SIZE)  # records + files, through the app's finalize
-        for round_ in range(ROUNDS):  # each tool on its own fresh bucket and copy (migrate empties its copy)
-            bucket_sync, bucket_migrate = f"sync-{round_}", f"migrate-{round_}"
-            for bucket in (bucket_sync, bucket_migrate):
-                shutil.copytree(pristine, work / bucket)
-            os.sync()  # the copies' writeback would otherwise land on whichever tool runs first
-            for bucket in (bucket_sync, bucket_migrate):
-                s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-            sync = [str(aws), "s3", "sync", str(work / bucket_sync / "podcasts" / "episodes"),
-                    f"s3://{bucket_sync}/episodes", "--endpoint-url", endpoint, "--region", REGION,
-                    "--only-show-errors"]
-            env = {"DATA_FOLDER": str(work / bucket_migrate), "S3_BUCKET_NAME": bucket_migrate,
-                   "S3_ENDPOINT_URL": endpoint, "S3_REGION": REGION}
-            migrate = [str(ROOT / ".venv" / "bin" / "ephitup"), "migrate", "to-s3"]
-            tools = [("sync", sync, {}), ("migrate", migrate, env)]
-            # The server slows as it fills: who goes first alternates, so neither tool always gets it fresher.
-            for name, argv, extra in tools if round_ % 2 == 0 else reversed(tools):
-                runs[name].append(timed(argv, extra))
-                runs[f"{name} rerun"].append(timed(argv, extra))
+        for round_ in range(ROUNDS):
+            order = ("sync", "migrate") if round_ % 2 == 0 else ("migrate", "sync")
+            for name in order:
+                # Each measurement gets a fresh server and its own copy: a server filling up round after
+                # round (moto keeps every object in memory) would slow whoever comes later.
+                moto, endpoint = moto_server()
+                try:
+                    data = work / f"{name}-{round_}"
+                    shutil.copytree(pristine, data)
+                    os.sync()  # the copy's writeback would otherwise land on the tool's run
+                    s3_client(endpoint).create_bucket(Bucket=BUCKET,
+                                                      CreateBucketConfiguration={"LocationConstraint": REGION})
+                    argv, env = command(name, aws, data, endpoint)
+                    runs[name].append(timed(argv, env))
+                    runs[f"{name} rerun"].append(timed(argv, env))
+                finally:
+                    moto.stop()
+                    shutil.rmtree(data, ignore_errors=True)
     finally:
-        moto.stop()
         shutil.rmtree(work, ignore_errors=True)
 
     megabytes = EPISODES * SIZE / 2**20
     median = {name: statistics.median(times) for name, times in runs.items()}
     print(f"{EPISODES} episodes x {SIZE >> 20} MiB ({megabytes:.0f} MiB) to a moto server on 127.0.0.1, "
-          f"median of {ROUNDS} alternating rounds")
+          f"median of {ROUNDS} rounds, a fresh server per run, the tools taking turns to go first")
     print(f"{'':28} {'first run':>10} {'throughput':>12} {'no-op rerun':>12}   first runs")
     for name, label in (("sync", "aws s3 sync"), ("migrate", "ephitup migrate to-s3")):
         first, rerun = median[name], median[f"{name} rerun"]

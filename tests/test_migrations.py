@@ -89,6 +89,19 @@ def test_to_s3_moves_every_episode_then_a_rerun_does_nothing(env, audio, capsys,
     assert snapshot(env) == before and heads == []  # no HEAD per file: one listing
 
 
+def test_a_local_file_unlike_its_record_is_neither_uploaded_nor_switched(env, audio, capsys) -> None:
+    data = Path(env["DATA_FOLDER"])
+    damaged = next(p for p in sorted((data / "podcasts" / "episodes").rglob("*.mp3")) if "lost show" not in str(p))
+    damaged.write_bytes(bytes([damaged.read_bytes()[0] ^ 1]) + damaged.read_bytes()[1:])  # same size, one bit off
+    assert main(["migrate", "to-s3"]) == 1
+    out = capsys.readouterr().out
+    assert "done: 6 moved, 0 already in place, 1 failed" in out and "nothing was uploaded" in out
+    assert damaged.relative_to(data).as_posix() in out
+    left = [e for e in records(env) if not e.audio_ref.startswith("s3://")]
+    assert len(left) == 1 and left[0].audio_ref.endswith(damaged.name)
+    assert len(bucket_state(env)) == 6 and damaged.exists()  # 5 episodes + the orphan; the damaged file kept
+
+
 def test_keep_local_keeps_the_local_copies(env, audio) -> None:
     assert main(["migrate", "to-s3", "--keep-local"]) == 0
     assert len(files_under(Path(env["DATA_FOLDER"]))) == 7

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,26 @@ def test_an_existing_database_is_brought_forward_and_keeps_its_records(tmp_path:
     finally:
         db.close()
     Records(tmp_path / "app.db").close()  # reopening an up-to-date database changes nothing
+
+
+@pytest.mark.parametrize("durable", [True, False])
+def test_an_update_returns_the_row_as_committed_and_keeps_the_database_synchronous(tmp_path: Path,
+                                                                                  durable: bool) -> None:
+    db, reader = Records(tmp_path / "app.db"), Records(tmp_path / "app.db")
+    try:
+        db.add_episode(id="e1", name="n", user_id="u", audio_ref="s3://b/k.mp3", local_key="podcasts/x.mp3",
+                       content_type="audio/mpeg", size=3, sha256="abc", state="stored")
+        updated = db.update_episode("e1", durable=durable, local_key=None)
+        assert updated.local_key is None and updated.audio_ref == "s3://b/k.mp3"
+        assert reader.episode("e1") == updated  # committed: another connection sees it
+        with pytest.raises(KeyError):
+            db.update_episode("nope", durable=durable, local_key=None)
+        with pytest.raises(sqlite3.OperationalError):
+            db.update_episode("e1", durable=durable, no_such_column=1)
+        assert db._query("PRAGMA synchronous")[0][0] == 2  # FULL again, whatever happened
+    finally:
+        db.close()
+        reader.close()
 
 
 class Terminal(io.StringIO):

@@ -112,3 +112,41 @@ def test_without_a_checksum_in_the_reply_a_head_catches_replaced_bytes(
     storage.client.meta.events.register_first("before-call.s3.HeadObject", tamper)
     with pytest.raises(ChecksumMismatchError, match=f"expected {size} bytes"):
         storage.save_stream("episodes/u/e/a.mp3", io.BytesIO(b"x" * size), "audio/mpeg")
+
+
+@pytest.mark.parametrize("size", [1000, 2 * 5 * 2**20 + 1], ids=["one PUT", "multipart"])
+def test_a_file_unlike_its_record_is_refused_before_anything_is_sent(
+        tmp_path: Path, moto_server: str, server_bucket, size: int) -> None:
+    name, client = server_bucket
+    storage = server_storage(tmp_path, moto_server, name)
+    storage.part_size = 5 * 2**20
+    calls: list[str] = []
+    storage.client.meta.events.register("before-call.s3", lambda model, **_: calls.append(model.name))
+    audio = tmp_path / "a.mp3"
+    audio.write_bytes(b"x" * size)
+    with pytest.raises(ChecksumMismatchError, match="nothing was uploaded"):
+        storage.save_file("episodes/u/e/a.mp3", audio, "audio/mpeg",
+                          expected_sha256=hashlib.sha256(b"y" * size).hexdigest())
+    assert calls == []
+    storage.save_file("episodes/u/e/a.mp3", audio, "audio/mpeg",
+                      expected_sha256=hashlib.sha256(b"x" * size).hexdigest())
+    assert client.get_object(Bucket=name, Key="episodes/u/e/a.mp3")["Body"].read() == b"x" * size
+
+
+
+def test_a_file_rewritten_while_it_uploads_is_stored_as_it_was_hashed(tmp_path: Path, moto_server: str,
+                                                                       server_bucket) -> None:
+    """The object and the checksum it is stored under agree even on a store that does not check (moto)."""
+    name, client = server_bucket
+    storage = server_storage(tmp_path, moto_server, name)
+    audio = tmp_path / "a.mp3"
+    audio.write_bytes(b"x" * 1000)
+
+    def rewrite(**_: object) -> None:
+        audio.write_bytes(b"y" * 1000)
+
+    storage.client.meta.events.register("before-call.s3.PutObject", rewrite)
+    stat = storage.save_file("episodes/u/e/a.mp3", audio, "audio/mpeg")
+    stored = client.get_object(Bucket=name, Key="episodes/u/e/a.mp3", ChecksumMode="ENABLED")
+    assert stored["Body"].read() == b"x" * 1000
+    assert stat.sha256 == stored["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(b"x" * 1000).digest()).decode()

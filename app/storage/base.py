@@ -35,7 +35,7 @@ class StorageUnavailableError(StorageError):
 
 
 class ChecksumMismatchError(StorageError):
-    """What was stored is not what was sent."""
+    """Bytes whose checksum is not the one expected: what was stored, or what a record says was saved."""
 
 
 class InvalidReferenceError(StorageError, ValueError):

@@ -7,6 +7,8 @@ endpoint is never rewritten by hand. Stored references always name the real buck
 from __future__ import annotations
 
 import base64
+import io
+import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -14,7 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
@@ -30,7 +32,7 @@ from app.storage.base import (
     StorageError,
     StorageUnavailableError,
 )
-from app.storage.checksums import PART_SIZE, FileDigest, Readable, digest_file, digest_stream
+from app.storage.checksums import PART_SIZE, FileDigest, Readable, digest_stream
 from app.storage.references import safe_key
 
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
@@ -92,25 +94,41 @@ class S3Storage(Storage):
         """Whether a reference's bucket part names this store (bucket, access-point ARN or alias)."""
         return bucket in {self.bucket_name, self.target, self.settings.access_point} - {None}
 
-    def save_file(self, key: str, path: Path, content_type: str, digest: FileDigest | None = None) -> ObjectStat:
-        """Upload and verify; ``digest`` spares hashing the file again when the caller already did."""
-        digest = digest or digest_file(Path(path), self.part_size)
-        with Path(path).open("rb") as body:
-            reply = self._upload(key, body, content_type, digest)
-        return self._verified(key, digest, content_type, reply)
+    def save_file(self, key: str, path: Path, content_type: str, expected_sha256: str | None = None) -> ObjectStat:
+        """Upload and verify; a file whose SHA-256 is not ``expected_sha256`` (its record's) is refused unsent."""
+        with Path(path).open("rb") as source:
+            return self._save(key, source, content_type, expected_sha256)
 
     def save_stream(self, key: str, stream: Readable, content_type: str) -> ObjectStat:
         # Spooled to a temporary file first: the checksum must be known before S3 is told it.
         with tempfile.TemporaryFile() as spool:
-            while block := stream.read(CHUNK_SIZE):
-                spool.write(block)
+            shutil.copyfileobj(stream, spool, CHUNK_SIZE)
             spool.seek(0)
-            digest = digest_stream(spool, self.part_size)
-            spool.seek(0)
-            reply = self._upload(key, spool, content_type, digest)
+            return self._save(key, spool, content_type)
+
+    def _save(self, key: str, source: BinaryIO, content_type: str, expected_sha256: str | None = None) -> ObjectStat:
+        """Hash, check, upload, verify.
+
+        Below the multipart threshold the object is read into memory once, so the bytes hashed are the
+        bytes sent, and a bytes body goes out without an ``Expect: 100-continue`` round trip first.
+        """
+        head = source.read(self.part_size)
+        if len(head) < self.part_size:
+            body: bytes | BinaryIO = head
+            digest = digest_stream(io.BytesIO(head), self.part_size, etag=False)
+        else:
+            source.seek(0)
+            digest = digest_stream(source, self.part_size, etag=False)
+            source.seek(0)
+            body = source
+        if expected_sha256 is not None and digest.sha256_hex != expected_sha256:
+            raise ChecksumMismatchError(
+                f"{key}: the data to upload has SHA-256 {digest.sha256_hex}, expected {expected_sha256}; "
+                "nothing was uploaded")
+        reply = self._upload(key, body, content_type, digest)
         return self._verified(key, digest, content_type, reply)
 
-    def _upload(self, key: str, body: Readable, content_type: str, digest: FileDigest) -> dict[str, Any] | None:
+    def _upload(self, key: str, body: bytes | BinaryIO, content_type: str, digest: FileDigest) -> dict[str, Any] | None:
         """One PUT carrying the SHA-256 below the multipart threshold (its reply returned); multipart above it."""
         args = {"ContentType": content_type, "Metadata": {"sha256": digest.sha256_hex}}
         with self._errors("s3:PutObject", key):
