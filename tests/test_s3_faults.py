@@ -13,9 +13,11 @@ from pathlib import Path
 import boto3
 import pytest
 
+import app.storage.s3
 from app.settings import Settings
 from app.storage import ChecksumMismatchError, StorageAccessDeniedError, StorageUnavailableError
-from app.storage.s3 import S3Storage
+from app.storage.checksums import digest_stream
+from app.storage.s3 import S3Storage, check_signed_payload
 from tests.conftest import REGION, s3_env
 from tests.s3_faults import fail_first
 
@@ -115,23 +117,56 @@ def test_without_a_checksum_in_the_reply_a_head_catches_replaced_bytes(
 
 
 @pytest.mark.parametrize("size", [1000, 2 * 5 * 2**20 + 1], ids=["one PUT", "multipart"])
-def test_a_file_unlike_its_record_is_refused_before_anything_is_sent(
+def test_a_file_unlike_its_record_is_refused_before_anything_is_stored(
         tmp_path: Path, moto_server: str, server_bucket, size: int) -> None:
     name, client = server_bucket
     storage = server_storage(tmp_path, moto_server, name)
     storage.part_size = 5 * 2**20
-    calls: list[str] = []
-    storage.client.meta.events.register("before-call.s3", lambda model, **_: calls.append(model.name))
+    answered: list[str] = []
+    storage.client.meta.events.register("after-call.s3", lambda model, **_: answered.append(model.name))
     audio = tmp_path / "a.mp3"
     audio.write_bytes(b"x" * size)
     with pytest.raises(ChecksumMismatchError, match="nothing was uploaded"):
         storage.save_file("episodes/u/e/a.mp3", audio, "audio/mpeg",
                           expected_sha256=hashlib.sha256(b"y" * size).hexdigest())
-    assert calls == []
+    assert answered == [] and "Contents" not in client.list_objects_v2(Bucket=name)
     storage.save_file("episodes/u/e/a.mp3", audio, "audio/mpeg",
                       expected_sha256=hashlib.sha256(b"x" * size).hexdigest())
     assert client.get_object(Bucket=name, Key="episodes/u/e/a.mp3")["Body"].read() == b"x" * size
 
+
+def test_over_plain_http_a_record_upload_hashes_its_bytes_once(tmp_path: Path, moto_server: str, server_bucket,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore hashes a plain-http body to sign it: that hash is the check, not a pass of ours before it."""
+    name, client = server_bucket
+    storage = server_storage(tmp_path, moto_server, name)
+    our_passes: list[object] = []
+    monkeypatch.setattr(app.storage.s3, "digest_stream", lambda *a, **k: our_passes.append(1) or digest_stream(*a, **k))
+    audio = tmp_path / "a.mp3"
+    audio.write_bytes(b"x" * 1000)
+    stat = storage.save_file("episodes/u/e/a.mp3", audio, "audio/mpeg",
+                             expected_sha256=hashlib.sha256(b"x" * 1000).hexdigest())
+    assert our_passes == []
+    assert stat.sha256 == client.head_object(Bucket=name, Key="episodes/u/e/a.mp3",
+                                             ChecksumMode="ENABLED")["ChecksumSHA256"]
+    storage.save_file("episodes/u/e/b.mp3", audio, "audio/mpeg")  # no record (an orphan): ours declares it
+    assert our_passes == [1]
+
+
+@pytest.mark.parametrize(("signed", "url"), [
+    ("UNSIGNED-PAYLOAD", "http://127.0.0.1:9/b/k"),
+    (hashlib.sha256(b"y").hexdigest(), "http://127.0.0.1:9/b/k"),
+])
+def test_a_plain_http_put_whose_signed_hash_is_not_the_declared_checksum_is_not_sent(signed: str, url: str) -> None:
+    from botocore.awsrequest import AWSRequest
+
+    declared = base64.b64encode(hashlib.sha256(b"x").digest()).decode()
+    request = AWSRequest("PUT", url, headers={"x-amz-checksum-sha256": declared, "X-Amz-Content-SHA256": signed})
+    with pytest.raises(ChecksumMismatchError, match="nothing was uploaded"):
+        check_signed_payload(request.prepare())
+    check_signed_payload(AWSRequest("PUT", url.replace("http:", "https:"), headers=request.headers).prepare())
+    request.headers.replace_header("X-Amz-Content-SHA256", hashlib.sha256(b"x").hexdigest())
+    check_signed_payload(request.prepare())
 
 
 def test_a_file_rewritten_while_it_uploads_is_stored_as_it_was_hashed(tmp_path: Path, moto_server: str,

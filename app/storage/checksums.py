@@ -30,6 +30,11 @@ class FileDigest:
     s3_checksum: str  # the ChecksumSHA256 S3 reports (base64, no "-N" suffix)
     etag: str | None  # the ETag S3 reports, without quotes (None when not asked for: MD5 costs CPU)
 
+    @classmethod
+    def single_put(cls, size: int, sha256_hex: str, etag: str | None = None) -> FileDigest:
+        """What S3 reports for an object stored by one PUT: its checksum is the whole object's SHA-256."""
+        return cls(size, sha256_hex, base64.b64encode(bytes.fromhex(sha256_hex)).decode(), etag)
+
     def matches_checksum(self, reported: str | None) -> bool:
         return bool(reported) and reported.split("-")[0] == self.s3_checksum  # type: ignore[union-attr]
 
@@ -53,7 +58,7 @@ def digest_stream(stream: Readable, part_size: int = PART_SIZE, etag: bool = Tru
         # Below the multipart threshold, one PUT: S3's checksum and ETag cover the object itself.
         md5 = (part_md5[0].hex() if part_md5 else hashlib.md5(b"", usedforsecurity=False).hexdigest()) if etag \
             else None
-        return FileDigest(size, whole.hexdigest(), base64.b64encode(whole.digest()).decode(), md5)
+        return FileDigest.single_put(size, whole.hexdigest(), md5)
     composite = base64.b64encode(hashlib.sha256(b"".join(part_sha)).digest()).decode()
     multipart_etag = hashlib.md5(b"".join(part_md5), usedforsecurity=False).hexdigest() + f"-{len(part_md5)}" \
         if etag else None

@@ -65,20 +65,48 @@ def make_client(settings: Settings) -> Any:
         # Emulators and S3-compatible stores rarely resolve virtual-hosted bucket names.
         s3={"addressing_style": "path" if settings.endpoint_url else "auto"},
     )
-    return session.client("s3", endpoint_url=settings.endpoint_url, config=config)
+    client = session.client("s3", endpoint_url=settings.endpoint_url, config=config)
+    client.meta.events.register("before-send.s3.PutObject", check_signed_payload)
+    return client
+
+
+def check_signed_payload(request: Any, **_: Any) -> None:
+    """Over plain http botocore signs the SHA-256 of the very body it sends: it must be the declared checksum.
+
+    An upload that declares its record's SHA-256 relies on this instead of hashing the same bytes twice, so
+    a body that was not hashed (``UNSIGNED-PAYLOAD``) is refused as well. Over https the caller hashed.
+    """
+    declared = _header(request, "x-amz-checksum-sha256")
+    if declared is None or request.url.startswith("https://"):
+        return
+    signed = _header(request, "X-Amz-Content-SHA256") or ""
+    try:
+        matches = base64.b64encode(bytes.fromhex(signed)).decode() == declared
+    except ValueError:  # not a hash: UNSIGNED-PAYLOAD and the like
+        matches = False
+    if not matches:
+        raise ChecksumMismatchError(f"the body about to be sent has SHA-256 {signed}, not the declared "
+                                    f"{base64.b64decode(declared).hex()}: nothing was uploaded")
+
+
+def _header(request: Any, name: str) -> str | None:
+    value = request.headers.get(name)
+    return value.decode() if isinstance(value, bytes) else value
 
 
 class S3Storage(Storage):
     kind = "s3"
 
-    def __init__(self, settings: Settings, part_size: int = PART_SIZE, client: Any = None) -> None:
+    def __init__(self, settings: Settings, part_size: int = PART_SIZE) -> None:
         if not settings.s3_target:
             raise StorageError("S3 storage needs S3_BUCKET_NAME or S3_ACCESS_POINT")
         self.settings = settings
         self.target: str = settings.s3_target  # what object calls pass as Bucket=
         self.bucket_name: str = settings.bucket_name or settings.s3_target  # what references name
         self.part_size = part_size
-        self._client = client
+        # Over plain http botocore hashes every PUT body to sign it (see check_signed_payload).
+        self._signs_payloads = (settings.endpoint_url or "").startswith("http://")
+        self._client: Any = None
         self._lock = threading.Lock()
 
     @property
@@ -110,12 +138,16 @@ class S3Storage(Storage):
         """Hash, check, upload, verify.
 
         Below the multipart threshold the object is read into memory once, so the bytes hashed are the
-        bytes sent, and a bytes body goes out without an ``Expect: 100-continue`` round trip first.
+        bytes sent. Where botocore hashes them anyway (plain http), a record's SHA-256 is declared as is
+        and held to botocore's hash before sending, rather than hashing the same bytes a second time.
         """
         head = source.read(self.part_size)
         if len(head) < self.part_size:
             body: bytes | BinaryIO = head
-            digest = digest_stream(io.BytesIO(head), self.part_size, etag=False)
+            if expected_sha256 is not None and self._signs_payloads:
+                digest = FileDigest.single_put(len(head), expected_sha256)  # checked by check_signed_payload
+            else:
+                digest = digest_stream(io.BytesIO(head), self.part_size, etag=False)
         else:
             source.seek(0)
             digest = digest_stream(source, self.part_size, etag=False)
