@@ -185,3 +185,14 @@ def test_a_file_rewritten_while_it_uploads_is_stored_as_it_was_hashed(tmp_path: 
     stored = client.get_object(Bucket=name, Key="episodes/u/e/a.mp3", ChecksumMode="ENABLED")
     assert stored["Body"].read() == b"x" * 1000
     assert stat.sha256 == stored["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(b"x" * 1000).digest()).decode()
+
+
+def test_a_refused_multipart_part_is_the_storage_error_and_leaves_no_object(tmp_path: Path, moto_server: str,
+                                                                            server_bucket) -> None:
+    name, client = server_bucket
+    storage = server_storage(tmp_path, moto_server, name)
+    storage.part_size = 5 * 2**20
+    fail_first(storage.client, "UploadPart", times=99, status=403, code="AccessDenied")
+    with pytest.raises(StorageAccessDeniedError, match="s3:PutObject"):
+        storage.save_stream("episodes/u/e/a.mp3", io.BytesIO(b"x" * (2 * 5 * 2**20 + 1)), "audio/mpeg")
+    assert "Contents" not in client.list_objects_v2(Bucket=name)

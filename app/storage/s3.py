@@ -45,17 +45,13 @@ _UNAVAILABLE = {"500", "502", "503", "504", "SlowDown", "ServiceUnavailable", "I
 def make_client(settings: Settings) -> Any:
     """An S3 client with the region always set, SigV4, standard retries and bounded timeouts.
 
-    boto3 is imported here, on first use: commands that end up not touching S3 never pay for it.
+    botocore is imported here, on first use: commands that end up not touching S3 never pay for it. boto3
+    is not needed (its session adds resources, and s3transfer at import, that nothing here uses): credentials
+    left unset fall back to botocore's default chain, as boto3's would.
     """
-    import boto3
     from botocore.config import Config
+    from botocore.session import Session
 
-    session = boto3.session.Session(
-        aws_access_key_id=settings.access_key_id,
-        aws_secret_access_key=settings.secret_access_key,
-        aws_session_token=settings.session_token,
-        region_name=settings.region,
-    )
     config = Config(
         region_name=settings.region,
         signature_version="s3v4",
@@ -65,7 +61,11 @@ def make_client(settings: Settings) -> Any:
         # Emulators and S3-compatible stores rarely resolve virtual-hosted bucket names.
         s3={"addressing_style": "path" if settings.endpoint_url else "auto"},
     )
-    client = session.client("s3", endpoint_url=settings.endpoint_url, config=config)
+    client = Session().create_client(
+        "s3", region_name=settings.region, endpoint_url=settings.endpoint_url, config=config,
+        aws_access_key_id=settings.access_key_id, aws_secret_access_key=settings.secret_access_key,
+        aws_session_token=settings.session_token,
+    )
     client.meta.events.register("before-send.s3.PutObject", check_signed_payload)
     return client
 
@@ -168,11 +168,12 @@ class S3Storage(Storage):
                 return self.client.put_object(  # type: ignore[no-any-return]
                     Bucket=self.target, Key=safe_key(key), Body=body,
                     ChecksumAlgorithm="SHA256", ChecksumSHA256=digest.s3_checksum, **args)
-            from boto3.s3.transfer import TransferConfig
+            from s3transfer.manager import TransferConfig, TransferManager  # boto3's upload_fileobj, minus boto3
 
-            transfer = TransferConfig(multipart_threshold=self.part_size, multipart_chunksize=self.part_size)
-            self.client.upload_fileobj(body, self.target, safe_key(key), Config=transfer,
-                                       ExtraArgs={**args, "ChecksumAlgorithm": "SHA256"})
+            config = TransferConfig(multipart_threshold=self.part_size, multipart_chunksize=self.part_size)
+            with TransferManager(self.client, config) as transfer:
+                transfer.upload(body, self.target, safe_key(key),
+                                extra_args={**args, "ChecksumAlgorithm": "SHA256"}).result()
             return None
 
     def _verified(self, key: str, digest: FileDigest, content_type: str, reply: dict[str, Any] | None) -> ObjectStat:
@@ -272,14 +273,10 @@ class S3Storage(Storage):
 
     @contextmanager
     def _errors(self, action: str, key: str) -> Iterator[None]:
-        """Translate boto errors into the storage errors of ``app.storage.base``."""
-        from boto3.exceptions import S3TransferFailedError, S3UploadFailedError  # loaded with the client
-
+        """Translate botocore errors (a multipart upload's too: s3transfer raises them as they came) into the
+        storage errors of ``app.storage.base``."""
         try:
             yield
-        except (S3UploadFailedError, S3TransferFailedError) as error:
-            cause = error.__cause__ or error.__context__
-            raise self._translate(cause or error, action, key) from error
         except (ClientError, BotoCoreError) as error:
             raise self._translate(error, action, key) from error
 
