@@ -21,7 +21,7 @@ from tests.migration_data import build_local_episodes
 
 EPISODES, SIZE = 200, 2 * 1024 * 1024
 ROUNDS = 5
-BUCKET = "bench"
+TOOLS = ("sync", "migrate")  # each also names its bucket
 AWSCLI = ROOT / ".venv-awscli"
 
 
@@ -44,11 +44,11 @@ def timed(argv: list[str], env: dict[str, str]) -> float:
 
 
 def command(name: str, aws: Path, data: Path, endpoint: str) -> tuple[list[str], dict[str, str]]:
-    """The same 200 files, to the same kind of bucket, by either tool."""
+    """The same 200 files, to a bucket on the same server, by either tool."""
     if name == "sync":
-        return [str(aws), "s3", "sync", str(data / "podcasts" / "episodes"), f"s3://{BUCKET}/episodes",
+        return [str(aws), "s3", "sync", str(data / "podcasts" / "episodes"), f"s3://{name}/episodes",
                 "--endpoint-url", endpoint, "--region", REGION, "--only-show-errors"], {}
-    env = {"DATA_FOLDER": str(data), "S3_BUCKET_NAME": BUCKET, "S3_ENDPOINT_URL": endpoint, "S3_REGION": REGION}
+    env = {"DATA_FOLDER": str(data), "S3_BUCKET_NAME": name, "S3_ENDPOINT_URL": endpoint, "S3_REGION": REGION}
     return [str(ROOT / ".venv" / "bin" / "ephitup"), "migrate", "to-s3"], env
 
 
@@ -60,30 +60,30 @@ def main() -> int:
         pristine = work / "pristine"
         build_local_episodes(pristine, EPISODES, SIZE)  # records + files, through the app's finalize
         for round_ in range(ROUNDS):
-            order = ("sync", "migrate") if round_ % 2 == 0 else ("migrate", "sync")
-            for name in order:
-                # Each measurement gets a fresh server and its own copy: a server filling up round after
-                # round (moto keeps every object in memory) would slow whoever comes later.
-                moto, endpoint = moto_server()
-                try:
-                    data = work / f"{name}-{round_}"
-                    shutil.copytree(pristine, data)
-                    os.sync()  # the copy's writeback would otherwise land on the tool's run
-                    s3_client(endpoint).create_bucket(Bucket=BUCKET,
-                                                      CreateBucketConfiguration={"LocationConstraint": REGION})
-                    argv, env = command(name, aws, data, endpoint)
+            # Each round has a fresh server, which both tools fill (each its own bucket and data copy): one
+            # server for all rounds would hold every round's objects in memory and slow the later runs.
+            moto, endpoint = moto_server()
+            try:
+                s3 = s3_client(endpoint)
+                for name in TOOLS:
+                    shutil.copytree(pristine, work / f"{name}-{round_}")
+                    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+                os.sync()  # the copies' writeback would otherwise land on whichever tool runs first
+                for name in TOOLS if round_ % 2 == 0 else TOOLS[::-1]:  # who fills the server first alternates
+                    argv, env = command(name, aws, work / f"{name}-{round_}", endpoint)
                     runs[name].append(timed(argv, env))
                     runs[f"{name} rerun"].append(timed(argv, env))
-                finally:
-                    moto.stop()
-                    shutil.rmtree(data, ignore_errors=True)
+            finally:
+                moto.stop()
+                for name in TOOLS:
+                    shutil.rmtree(work / f"{name}-{round_}", ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
     megabytes = EPISODES * SIZE / 2**20
     median = {name: statistics.median(times) for name, times in runs.items()}
     print(f"{EPISODES} episodes x {SIZE >> 20} MiB ({megabytes:.0f} MiB) to a moto server on 127.0.0.1, "
-          f"median of {ROUNDS} rounds, a fresh server per run, the tools taking turns to go first")
+          f"median of {ROUNDS} rounds, a fresh server per round, the tools taking turns to go first")
     print(f"{'':28} {'first run':>10} {'throughput':>12} {'no-op rerun':>12}   first runs")
     for name, label in (("sync", "aws s3 sync"), ("migrate", "ephitup migrate to-s3")):
         first, rerun = median[name], median[f"{name} rerun"]
