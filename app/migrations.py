@@ -181,8 +181,11 @@ class Migrator:
                 if expected and digest.sha256_hex != expected:
                     raise ChecksumMismatchError(f"{item.source} does not match its record's SHA-256: left as it is")
                 skipped = digest.matches_etag(held.etag)
-            etag = held.etag if held and skipped else self.remote.save_file(
-                item.dest, path, source.content_type or "application/octet-stream", expected_sha256=expected).etag
+            if held and skipped:
+                etag = held.etag
+            else:
+                etag = self.remote.save_file(item.dest, path, source.content_type or "application/octet-stream",
+                                             expected_sha256=expected).etag
             if record:
                 self.episodes.commit_remote(record, item.dest, etag, keep_local=keep_local)
             return skipped

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import shutil
 import tempfile
 import threading
@@ -80,11 +81,10 @@ def check_signed_payload(request: Any, **_: Any) -> None:
     if declared is None or request.url.startswith("https://"):
         return
     signed = _header(request, "X-Amz-Content-SHA256") or ""
-    try:
-        matches = base64.b64encode(bytes.fromhex(signed)).decode() == declared
-    except ValueError:  # not a hash: UNSIGNED-PAYLOAD and the like
-        matches = False
-    if not matches:
+    if not re.fullmatch(r"[0-9a-f]{64}", signed):  # UNSIGNED-PAYLOAD and the like
+        raise ChecksumMismatchError(f"the body about to be sent over http was not hashed ({signed or 'no hash'}), "
+                                    "so it cannot be held to its declared checksum: nothing was uploaded")
+    if base64.b64encode(bytes.fromhex(signed)).decode() != declared:
         raise ChecksumMismatchError(f"the body about to be sent has SHA-256 {signed}, not the declared "
                                     f"{base64.b64decode(declared).hex()}: nothing was uploaded")
 
