@@ -119,9 +119,7 @@ class Episodes:
             episode.id, audio_ref=self.remote.reference(key), etag=etag, state="stored", last_error=None,
             local_key=local_key,
         )
-        if keep_local:  # no longer this record's copy to delete; if power loss undoes that, a rerun redoes it
-            return self.records.update_episode(episode.id, durable=False, local_key=None)
-        return self._drop_local_copy(episode)
+        return self.release_local_copy(episode, keep=keep_local)
 
     def _local_key_of(self, episode: Episode) -> str | None:
         location = parse_reference(episode.audio_ref, self.local.root)
@@ -135,10 +133,15 @@ class Episodes:
             last_error=str(error),
         )
 
-    def _drop_local_copy(self, episode: Episode) -> Episode:
+    def release_local_copy(self, episode: Episode, keep: bool = False) -> Episode:
+        """Once the record points at S3: delete the local copy (unless kept), then forget it.
+
+        The forgetting needs no fsync: lost to power loss, it only makes a rerun find the copy (gone or
+        kept) and forget it again.
+        """
         if episode.local_key:
-            self.local.delete(episode.local_key)
-            # Lost to power loss, this only makes a rerun find the copy gone and forget it again.
+            if not keep:
+                self.local.delete(episode.local_key)
             episode = self.records.update_episode(episode.id, durable=False, local_key=None)
         return episode
 
@@ -171,7 +174,7 @@ class Episodes:
                 log.warning("episode %s keeps its local copy for now: %s", episode.id, error)
                 continue
             if held:
-                self._drop_local_copy(episode)
+                self.release_local_copy(episode)
                 report.local_copies_removed.append(episode.id)
         return report
 

@@ -167,9 +167,7 @@ class Migrator:
                 held = remote.get(item.dest)
                 if held is None or held.size != episode.size:
                     raise StorageError(f"s3 holds no full copy of {item.dest}: keeping {item.source}")
-                if not keep_local:
-                    self.local.delete(item.source)
-                self.records.update_episode(episode.id, durable=False, local_key=None)  # a rerun redoes it
+                self.episodes.release_local_copy(episode, keep=keep_local)
                 return False
             record = self.records.episode(item.episode_id) if item.episode_id else None  # orphans have none
             expected = record.sha256 if record else None
