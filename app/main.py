@@ -45,7 +45,7 @@ def require_token(request: Request) -> None:
     if not expected:
         return
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected.encode()):
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
         raise HTTPException(401, "missing or wrong bearer token (Authorization: Bearer <APP_TOKEN>)",
                             headers={"WWW-Authenticate": "Bearer"})
 

@@ -1,27 +1,30 @@
-"""The app's environment contract, defined once, and the settings read from it.
+"""The app's environment contract and its settings: one pydantic-settings model, the single source.
 
-Every variable the app reads is declared in ``env_contract.json`` (name, default, meaning, whether it
-is a secret, how the blueprint carries it), loaded here as ``CONTRACT``. ``infra/`` reads the same file
-as data (app and infra never import each other), so the app and the blueprint cannot drift apart.
+Each field is one environment variable (its alias), with its type, bounds, default and meaning, plus
+how Render's blueprint carries it (``blueprint``) and whether it only matters with S3 on (``s3_only``);
+credentials are ``SecretStr``. ``app/env_contract.json`` is generated from this model (``ephitup
+contract``) so that ``infra/`` can read the contract as data without importing the app.
 
 Precedence (django-storages style): an explicit ``STORAGE_MODE`` wins; ``auto`` applies the seed's
 rule, S3 iff a bucket and both keys are set. A half-set S3 config under ``auto`` runs on local disk and
 says so (``StorageDecision.problems``); under ``s3`` it is an error naming what is missing.
-
-This module imports nothing beyond the standard library.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 StorageMode = Literal["local", "s3"]
+Blueprint = Literal["value", "sync", "generate", "platform", "absent"]
 
 # SigV4 presigned URLs are valid for at most seven days.
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600
@@ -30,87 +33,91 @@ ACCESS_POINT_ARN = re.compile(
     r"^arn:(?P<partition>aws[\w-]*):s3:(?P<region>[\w-]+):(?P<account>\d{12}):accesspoint/(?P<name>[a-z0-9-]{3,50})$"
 )
 
-
-@dataclass(frozen=True)
-class EnvVar:
-    name: str
-    default: str | None
-    meaning: str
-    secret: bool = False
-    blueprint: str = "value"  # how render.yaml carries it: value, sync, generate, platform, absent
-    s3_only: bool = False  # rendered only for environments with S3 on
+_GIVEN: ContextVar[dict[str, str] | None] = ContextVar("explicit_environment", default=None)
+_Lower = BeforeValidator(lambda value: value.lower() if isinstance(value, str) else value)
 
 
-CONTRACT_FILE = Path(__file__).with_name("env_contract.json")
-CONTRACT: tuple[EnvVar, ...] = tuple(
-    EnvVar(**{k: v for k, v in var.items()}) for var in json.loads(CONTRACT_FILE.read_text())["variables"]
-)
-ENV: Mapping[str, EnvVar] = {var.name: var for var in CONTRACT}
-
-_CHOICES = {"STORAGE_MODE": ("auto", "local", "s3"), "AUDIO_DELIVERY": ("proxy", "redirect")}
+def env(name: str, default: Any, meaning: str, blueprint: Blueprint = "value", s3_only: bool = False,
+        **constraints: Any) -> Any:
+    """One variable of the contract: the field's alias is its name in the environment."""
+    return Field(default, alias=name, description=meaning, validate_default=True,
+                 json_schema_extra={"blueprint": blueprint, "s3_only": s3_only}, **constraints)
 
 
 class SettingsError(ValueError):
     """The environment cannot be run as configured; the message names the variable and the fix."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    data_folder: Path
-    storage_mode: str
-    bucket_name: str | None
-    access_point: str | None
-    region: str
-    endpoint_url: str | None
-    access_key_id: str | None = field(repr=False)
-    secret_access_key: str | None = field(repr=False)
-    session_token: str | None = field(repr=False)
-    audio_delivery: str
-    app_token: str | None = field(repr=False)
-    max_upload_bytes: int
-    connect_timeout: float
-    read_timeout: float
-    max_attempts: int
-    reconcile_interval: float = 30.0
-    on_render: bool = False
+class Settings(BaseSettings):
+    """Everything the app reads from its environment. Build with ``Settings.from_env()``."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_ignore_empty=True, case_sensitive=True,
+                                      str_strip_whitespace=True, populate_by_name=False)
+
+    data_folder: Path = env("DATA_FOLDER", "./data", "persistent data root; on Render, the disk's mountPath")
+    storage_mode: Annotated[Literal["auto", "local", "s3"], _Lower] = env(
+        "STORAGE_MODE", "auto", "auto (S3 iff bucket + both keys are set), local, or s3")
+    bucket_name: str | None = env("S3_BUCKET_NAME", None, "bucket name (an access-point ARN is accepted, as in "
+                                  "the seed)", s3_only=True)
+    access_point: str | None = env("S3_ACCESS_POINT", None, "access-point ARN or alias; object I/O goes through it",
+                                   s3_only=True)
+    region: str = env("S3_REGION", "us-east-2", "the bucket's region", s3_only=True)
+    endpoint_url: str | None = env("S3_ENDPOINT_URL", None, "S3-compatible endpoint (emulator, R2, MinIO)",
+                                   blueprint="absent")
+    access_key_id: SecretStr | None = env("AWS_ACCESS_KEY_ID", None, "access key id of the app's IAM user",
+                                          blueprint="sync", s3_only=True)
+    secret_access_key: SecretStr | None = env("AWS_SECRET_ACCESS_KEY", None, "secret access key of the app's IAM "
+                                              "user", blueprint="sync", s3_only=True)
+    session_token: SecretStr | None = env("AWS_SESSION_TOKEN", None, "session token, for temporary credentials",
+                                          blueprint="absent")
+    audio_delivery: Annotated[Literal["proxy", "redirect"], _Lower] = env(
+        "AUDIO_DELIVERY", "proxy", "proxy (app streams, Range passed on) or redirect (307)")
+    app_token: SecretStr | None = env("APP_TOKEN", None, "when set, /api/* requires 'Authorization: Bearer "
+                                      "<token>'", blueprint="generate")
+    max_upload_mb: int = env("MAX_UPLOAD_MB", 200, "largest accepted upload, enforced while streaming", ge=1)
+    connect_timeout: float = env("S3_CONNECT_TIMEOUT", 5.0, "seconds to wait for a connection to S3", ge=0.1)
+    read_timeout: float = env("S3_READ_TIMEOUT", 30.0, "seconds to wait for S3 to answer", ge=0.1)
+    max_attempts: int = env("S3_MAX_ATTEMPTS", 5, "attempts per S3 call (standard retry mode)", ge=1)
+    reconcile_interval: float = env("RECONCILE_INTERVAL_SECONDS", 30.0, "how often pending uploads are retried",
+                                    ge=0.05)
+    on_render: Annotated[bool, BeforeValidator(lambda value: str(value).lower() == "true")] = env(
+        "RENDER", False, "set by Render on its hosts: the data folder must then be the disk", blueprint="platform")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _access_point_in_bucket_name(cls, values: Any) -> Any:
+        """The seed accepted an access-point ARN in S3_BUCKET_NAME: treat it as the access point."""
+        bucket = values.get("S3_BUCKET_NAME") if isinstance(values, dict) else None
+        if isinstance(bucket, str) and ACCESS_POINT_ARN.match(bucket.strip()):
+            values = {**values, "S3_BUCKET_NAME": None}
+            values.setdefault("S3_ACCESS_POINT", bucket.strip())
+        return values
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if environ is None else environ
+        """Settings from ``environ`` alone (default: the process environment); empty values count as unset."""
+        given = None if environ is None else {name: value for name in contract()
+                                               if (value := environ.get(name, "").strip())}
+        token = _GIVEN.set(given)
+        try:
+            return cls.model_validate(given or {})  # runs the sources too (BaseSettings.__init__)
+        except ValidationError as error:
+            raise SettingsError(_explain(error)) from None
+        finally:
+            _GIVEN.reset(token)
 
-        def get(name: str) -> str | None:
-            value = env.get(name, "").strip()
-            return value or ENV[name].default
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The process environment, or only the mapping ``from_env`` was given (tests, ``ephitup env``)."""
+        return (init_settings,) if _GIVEN.get() is not None else (env_settings,)
 
-        for name, choices in _CHOICES.items():
-            value = (get(name) or "").lower()
-            if value not in choices:
-                raise SettingsError(f"{name}={value!r} is not one of {', '.join(choices)}")
-
-        bucket, access_point = get("S3_BUCKET_NAME"), get("S3_ACCESS_POINT")
-        if bucket and ACCESS_POINT_ARN.match(bucket):
-            # The seed accepted an access-point ARN in S3_BUCKET_NAME: treat it as the access point.
-            access_point = access_point or bucket
-            bucket = None
-        return cls(
-            data_folder=Path(get("DATA_FOLDER") or "./data"),
-            storage_mode=(get("STORAGE_MODE") or "auto").lower(),
-            bucket_name=bucket,
-            access_point=access_point,
-            region=get("S3_REGION") or "us-east-2",
-            endpoint_url=get("S3_ENDPOINT_URL"),
-            access_key_id=get("AWS_ACCESS_KEY_ID"),
-            secret_access_key=get("AWS_SECRET_ACCESS_KEY"),
-            session_token=get("AWS_SESSION_TOKEN"),
-            audio_delivery=(get("AUDIO_DELIVERY") or "proxy").lower(),
-            app_token=get("APP_TOKEN"),
-            max_upload_bytes=_number(get, "MAX_UPLOAD_MB", int, minimum=1) * 1024 * 1024,
-            connect_timeout=_number(get, "S3_CONNECT_TIMEOUT", float, minimum=0.1),
-            read_timeout=_number(get, "S3_READ_TIMEOUT", float, minimum=0.1),
-            max_attempts=_number(get, "S3_MAX_ATTEMPTS", int, minimum=1),
-            reconcile_interval=_number(get, "RECONCILE_INTERVAL_SECONDS", float, minimum=0.05),
-            on_render=(get("RENDER") or "").lower() == "true",
-        )
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
 
     @property
     def s3_target(self) -> str | None:
@@ -120,30 +127,25 @@ class Settings:
     def missing_s3_settings(self) -> list[str]:
         """The variables S3 mode still needs, in contract order."""
         missing = [] if self.s3_target else ["S3_BUCKET_NAME"]
-        keys = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
-        return missing + [name for name in keys if not getattr(self, _SECRET_FIELDS[name])]
+        return missing + [alias_of(name) for name in ("access_key_id", "secret_access_key") if not getattr(self, name)]
 
     def decide_storage(self) -> StorageDecision:
         """Pick the storage mode; raise ``SettingsError`` when ``s3`` is asked for but half-set."""
         missing = self.missing_s3_settings()
         problems: list[str] = []
-        any_s3 = bool(self.s3_target or self.access_key_id or self.secret_access_key)
         if self.storage_mode == "s3" and missing:
             raise SettingsError(
                 f"STORAGE_MODE=s3 but {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} "
                 "not set: set them, or set STORAGE_MODE=local"
             )
-        if self.storage_mode == "local":
-            mode: StorageMode = "local"
-        elif self.storage_mode == "s3" or not missing:
-            mode = "s3"
-        else:
-            mode = "local"
-            if any_s3:
-                problems.append(
-                    f"S3 is half-configured ({', '.join(missing)} missing): running on local disk. "
-                    "Set the missing variables, or STORAGE_MODE=local to silence this."
-                )
+        mode: StorageMode = "s3" if self.storage_mode == "s3" or (self.storage_mode == "auto" and not missing) \
+            else "local"
+        if mode == "local" and self.storage_mode == "auto" and (
+                self.s3_target or self.access_key_id or self.secret_access_key):
+            problems.append(
+                f"S3 is half-configured ({', '.join(missing)} missing): running on local disk. "
+                "Set the missing variables, or STORAGE_MODE=local to silence this."
+            )
         if mode == "s3" and not self.bucket_name:
             problems.append(
                 "only an access point is configured: set S3_BUCKET_NAME to the real bucket name and "
@@ -153,28 +155,16 @@ class Settings:
 
     def public(self) -> dict[str, object]:
         """Settings safe to show (``/health``, logs): secrets are reduced to whether they are set."""
-        shown: dict[str, object] = {
-            "DATA_FOLDER": str(self.data_folder),
-            "STORAGE_MODE": self.storage_mode,
-            "S3_BUCKET_NAME": self.bucket_name,
-            "S3_ACCESS_POINT": self.access_point,
-            "S3_REGION": self.region,
-            "S3_ENDPOINT_URL": self.endpoint_url,
-            "AUDIO_DELIVERY": self.audio_delivery,
-            "MAX_UPLOAD_MB": self.max_upload_bytes // (1024 * 1024),
-        }
-        for var in CONTRACT:
-            if var.secret:
-                shown[f"{var.name}_set"] = bool(getattr(self, _SECRET_FIELDS[var.name]))
+        shown: dict[str, object] = {}
+        for name, info in contract().items():
+            if info.json_schema_extra["blueprint"] == "platform":  # type: ignore[index]
+                continue
+            value = getattr(self, field_of(name))
+            if is_secret(info):
+                shown[f"{name}_set"] = value is not None
+            else:
+                shown[name] = str(value) if isinstance(value, Path) else value
         return shown
-
-
-_SECRET_FIELDS = {
-    "AWS_ACCESS_KEY_ID": "access_key_id",
-    "AWS_SECRET_ACCESS_KEY": "secret_access_key",
-    "AWS_SESSION_TOKEN": "session_token",
-    "APP_TOKEN": "app_token",
-}
 
 
 @dataclass(frozen=True)
@@ -183,15 +173,36 @@ class StorageDecision:
     problems: tuple[str, ...] = ()
 
 
-def _number(get, name: str, kind: type, minimum: float):  # type: ignore[no-untyped-def]
-    raw = get(name)
-    try:
-        value = kind(raw)
-    except (TypeError, ValueError):
-        raise SettingsError(f"{name}={raw!r} is not a number") from None
-    if value < minimum:
-        raise SettingsError(f"{name}={raw!r} must be at least {minimum}")
-    return value
+def contract() -> dict[str, FieldInfo]:
+    """Every variable of the contract by its environment name, in declaration order."""
+    return {info.alias: info for info in Settings.model_fields.values() if info.alias}
+
+
+def field_of(variable: str) -> str:
+    return next(name for name, info in Settings.model_fields.items() if info.alias == variable)
+
+
+def alias_of(field: str) -> str:
+    return Settings.model_fields[field].alias or field
+
+
+def is_secret(info: FieldInfo) -> bool:
+    return SecretStr in getattr(info.annotation, "__args__", (info.annotation,))
+
+
+def _explain(error: ValidationError) -> str:
+    """The first problem as one line: the variable, the bad value, and what would be accepted."""
+    problem = error.errors()[0]
+    name, value, context = problem["loc"][0], problem.get("input"), problem.get("ctx") or {}
+    kind = problem["type"]
+    if kind == "literal_error":
+        choices = ", ".join(re.findall(r"'([^']*)'", str(context.get("expected", ""))))
+        return f"{name}={value!r} is not one of {choices}"
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"{name}={value!r} must be at least {context.get('ge', context.get('gt'))}"
+    if kind.endswith(("_parsing", "_type")):
+        return f"{name}={value!r} is not a {'number' if kind.startswith(('int', 'float')) else 'valid value'}"
+    return f"{name}={value!r}: {problem['msg']}"
 
 
 def is_s3_configured(environ: Mapping[str, str] | None = None) -> bool:

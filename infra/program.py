@@ -11,14 +11,14 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.contract import app_env
-from infra.environment import SETTINGS, Environment
+from infra.environment import Environment, stack_keys
 from infra.storage import MediaStorage
 
 
 def read_environment() -> Environment:
     """The stack's configuration, through ``pulumi.Config``, validated with the shared model."""
     values: dict[str, Any] = {}
-    for key in SETTINGS:
+    for key in stack_keys():
         namespace, name = key.split(":")
         value = pulumi.Config(namespace).get(name)
         if value is not None:

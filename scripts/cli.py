@@ -18,6 +18,7 @@ from infra.environment import ConfigError
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 Command = Callable[[argparse.Namespace], int]
+DEFAULT_DATA_FOLDER = Settings.model_fields["data_folder"].default
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -44,9 +45,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ["DATA_FOLDER"] = args.data_folder
     if args.storage_mode:
         os.environ["STORAGE_MODE"] = args.storage_mode
-    decision = Settings.from_env().decide_storage()  # fail here, with a clear message, not in uvicorn
-    print(f"ephitup: storage mode {decision.mode}, data folder {os.environ.get('DATA_FOLDER', './data')}")
+    settings = Settings.from_env()
+    decision = settings.decide_storage()  # fail here, with a clear message, not in uvicorn
+    print(f"ephitup: storage mode {decision.mode}, data folder {settings.data_folder}")
     run_app("ephitup", args.host, args.port)
+    return EXIT_OK
+
+
+def cmd_contract(args: argparse.Namespace) -> int:
+    """Write app/env_contract.json from the settings model; --check fails when the committed file is stale."""
+    from app import contract
+
+    if args.check:
+        if contract.is_current():
+            print(f"{contract.CONTRACT_FILE.name} is up to date")
+            return EXIT_OK
+        print(f"ephitup contract: {contract.CONTRACT_FILE} is stale: run `ephitup contract` and commit it",
+              file=sys.stderr)
+        return EXIT_FAILED
+    contract.write()
+    print(f"wrote {contract.CONTRACT_FILE}")
     return EXIT_OK
 
 
@@ -71,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-folder", help="DATA_FOLDER for this run")
     serve.add_argument("--storage-mode", choices=("auto", "local", "s3"), help="STORAGE_MODE for this run")
 
+    contract = command("contract", cmd_contract, "Generate app/env_contract.json from the app's settings model.",
+                       "infra/ reads that file; it is never edited by hand.")
+    contract.add_argument("--check", action="store_true", help="exit 1 when the committed file is stale")
+
     render = command("render", "scripts.blueprint_commands:cmd_render",
                      "Render render.yaml from stack files (and, with S3 on, stack outputs).",
                      "Reads Pulumi.<stack>.yaml from the current folder; never writes a secret.")
@@ -84,14 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
                   "Write a .env for local runs (mode 0600).", "The only command that writes secrets, only there.")
     _stack_options(env, many=False)
     env.add_argument("-o", "--output", default=".env", help="file to write (default: %(default)s)")
-    env.add_argument("--data-folder", default="./data", help="DATA_FOLDER for local runs (default: %(default)s)")
+    env.add_argument("--data-folder", default=DEFAULT_DATA_FOLDER,
+                     help="DATA_FOLDER for local runs (default: %(default)s)")
 
     dev = command("dev", "scripts.dev:cmd_dev", "Run a stack's environment locally.",
                   "With S3 on, against an embedded S3 emulator (moto on 127.0.0.1). Ctrl-C stops everything.")
     dev.add_argument("--stack", default="dev", help="the stack to run (default: %(default)s)")
     dev.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
     dev.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
-    dev.add_argument("--data-folder", default="./data", help="DATA_FOLDER (default: %(default)s)")
+    dev.add_argument("--data-folder", default=DEFAULT_DATA_FOLDER, help="DATA_FOLDER (default: %(default)s)")
 
     verify = command("verify", "scripts.verify:cmd_verify", "Smoke-test the configured S3 with the app's credentials.",
                      "Upload a canary with a checksum, HEAD it, read a range, fetch a presigned URL, check that an "

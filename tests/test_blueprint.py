@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from app.settings import CONTRACT
+from app.contract import contract_document
 from infra.blueprint import RenderError, check_blueprint, load_stack, render, schema_errors, services_of
 from scripts.cli import main
 
@@ -207,14 +207,16 @@ NOT_RENDERED = {
 def test_contract_every_variable_the_app_reads_is_rendered_or_sync_false() -> None:
     (service,) = yaml.safe_load(rendered("prod"))["services"]
     variables = env_vars(service)
-    for var in CONTRACT:
-        if var.name in NOT_RENDERED:
-            assert var.name not in variables and var.blueprint in ("absent", "platform")
-        elif var.secret and var.name != "APP_TOKEN":
-            assert variables[var.name] == {"key": var.name, "sync": False}
+    declared = contract_document()["variables"]
+    for var in declared:
+        name = var["name"]
+        if name in NOT_RENDERED:
+            assert name not in variables and var["blueprint"] in ("absent", "platform")
+        elif var["secret"] and name != "APP_TOKEN":
+            assert variables[name] == {"key": name, "sync": False}
         else:
-            assert var.name in variables, f"{var.name} is read by the app but not rendered"
-    assert set(variables) - {v.name for v in CONTRACT} == {"PYTHON_VERSION"}  # a build setting, not the app's
+            assert name in variables, f"{name} is read by the app but not rendered"
+    assert set(variables) - {v["name"] for v in declared} == {"PYTHON_VERSION"}  # a build setting, not the app's
 
 
 def test_the_app_reads_its_environment_only_through_the_contract() -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from infra.environment import SETTINGS, ConfigError
+from infra.environment import ConfigError, stack_keys
 from tests.pulumi_harness import ACCOUNT, FAKE_SECRET, run_program
 
 ROOT = Path(__file__).parent.parent
@@ -129,17 +130,38 @@ def test_config_errors_name_the_key(key: str, value: str) -> None:
     assert key in str(error.value) and "stack prod" in str(error.value) and repr(value) in str(error.value)
 
 
-def test_project_file_declares_every_key_with_the_code_defaults() -> None:
+PULUMI_TYPES = {bool: "boolean", int: "integer", str: "string", tuple: "array"}
+
+
+def pulumi_type(annotation: Any) -> str:
+    """The Pulumi config type of a model field: the first concrete type inside Annotated/Optional/Literal."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return pulumi_type(typing.get_args(annotation)[0])
+    if origin is typing.Literal:
+        return "string"
+    if origin in (tuple, list):
+        return "array"
+    if origin is not None:  # a union such as str | None
+        return pulumi_type(next(a for a in typing.get_args(annotation) if a is not type(None)))
+    return PULUMI_TYPES[annotation]
+
+
+def test_project_file_and_the_model_declare_the_same_keys_types_and_defaults() -> None:
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
     assert project["name"] == "ephitup" and project["main"] == "infra/"
     assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}}
     config = project["config"]
-    assert config["aws:region"]["value"] == SETTINGS["aws:region"][0]
-    assert "type" not in config["aws:region"] and "default" not in config["aws:region"]  # Pulumi forbids both
-    for key, (default, _) in SETTINGS.items():
-        if key.startswith("ephitup:"):
-            declared = config[key.split(":")[1]]
-            assert declared["default"] == default and declared["description"] and declared["type"]
+    declared = {k if ":" in k else f"ephitup:{k}": v for k, v in config.items()}
+    assert set(declared) == set(stack_keys())
+    assert declared["aws:region"] == {"value": stack_keys()["aws:region"].default,
+                                      "description": stack_keys()["aws:region"].description}  # Pulumi forbids more
+    for name, info in stack_keys().items():
+        if name.startswith("ephitup:"):
+            entry = declared[name]
+            default = list(info.default) if isinstance(info.default, tuple) else info.default
+            assert (entry["type"], entry["default"], entry["description"]) == (
+                pulumi_type(info.annotation), "" if default is None else default, info.description), name
 
 
 def test_no_deprecated_pulumi_aws_resource_is_used() -> None:

@@ -2,9 +2,10 @@ from pathlib import Path
 
 import pytest
 
-from app.settings import CONTRACT, ENV, Settings, SettingsError, is_s3_configured
+from app import contract as contract_module
+from app.settings import Settings, SettingsError, contract, is_s3_configured, is_secret
 
-FULL = {"S3_BUCKET_NAME": "media", "AWS_ACCESS_KEY_ID": "id", "AWS_SECRET_ACCESS_KEY": "secret"}
+FULL = {"S3_BUCKET_NAME": "media", "AWS_ACCESS_KEY_ID": "id", "AWS_SECRET_ACCESS_KEY": "wJalr-example"}
 AP_ARN = "arn:aws:s3:us-east-2:123456789012:accesspoint/ephitup-prod"
 
 
@@ -19,11 +20,11 @@ def test_defaults_follow_the_contract() -> None:
     assert settings.region == "us-east-2"
     assert settings.audio_delivery == "proxy"
     assert settings.max_upload_bytes == 200 * 1024 * 1024
-    assert {v.name for v in CONTRACT} >= {"DATA_FOLDER", "STORAGE_MODE", "S3_BUCKET_NAME", "S3_ACCESS_POINT",
+    assert set(contract()) >= {"DATA_FOLDER", "STORAGE_MODE", "S3_BUCKET_NAME", "S3_ACCESS_POINT",
                                           "S3_REGION", "S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
                                           "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AUDIO_DELIVERY",
                                           "APP_TOKEN"}
-    assert ENV["AWS_SECRET_ACCESS_KEY"].secret and not ENV["S3_BUCKET_NAME"].secret
+    assert is_secret(contract()["AWS_SECRET_ACCESS_KEY"]) and not is_secret(contract()["S3_BUCKET_NAME"])
 
 
 def test_auto_with_nothing_set_is_local_and_quiet() -> None:
@@ -88,8 +89,28 @@ def test_access_point_beside_bucket_is_the_target_and_the_bucket_stays_the_name(
 
 
 def test_public_settings_never_show_secrets() -> None:
-    settings = Settings.from_env({**FULL, "APP_TOKEN": "tok-123", "AWS_SESSION_TOKEN": "sess"})
+    settings = Settings.from_env({**FULL, "APP_TOKEN": "tok-123", "AWS_SESSION_TOKEN": "FwoGZX-session"})
     shown = repr(settings.public()) + repr(settings)
-    for secret in ("secret", "tok-123", "sess"):
+    for secret in ("wJalr-example", "tok-123", "FwoGZX-session"):
         assert secret not in shown
     assert settings.public()["AWS_SECRET_ACCESS_KEY_set"] is True
+
+
+def test_the_committed_contract_file_is_generated_from_the_model() -> None:
+    assert contract_module.is_current(), "app/env_contract.json is stale: run `ephitup contract` and commit it"
+
+
+def test_contract_check_fails_on_a_stale_file(tmp_path: Path) -> None:
+    stale = tmp_path / "env_contract.json"
+    stale.write_text(contract_module.contract_text().replace('"MAX_UPLOAD_MB"', '"MAX_UPLOAD_MEGABYTES"'))
+    assert not contract_module.is_current(stale)
+    contract_module.write(stale)
+    assert contract_module.is_current(stale)
+
+
+def test_the_generated_contract_marks_credentials_secret_and_says_how_render_gets_them() -> None:
+    variables = {v["name"]: v for v in contract_module.contract_document()["variables"]}
+    assert variables["AWS_SECRET_ACCESS_KEY"] == {
+        "name": "AWS_SECRET_ACCESS_KEY", "default": None, "meaning": "secret access key of the app's IAM user",
+        "secret": True, "blueprint": "sync", "s3_only": True}
+    assert variables["S3_CONNECT_TIMEOUT"]["default"] == "5" and variables["DATA_FOLDER"]["default"] == "./data"

@@ -21,6 +21,7 @@ from typing import Any, BinaryIO
 
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
+from pydantic import SecretStr
 
 from app.settings import MAX_PRESIGN_SECONDS, Settings
 from app.storage.base import (
@@ -64,11 +65,16 @@ def make_client(settings: Settings) -> Any:
     )
     client = Session().create_client(
         "s3", region_name=settings.region, endpoint_url=settings.endpoint_url, config=config,
-        aws_access_key_id=settings.access_key_id, aws_secret_access_key=settings.secret_access_key,
-        aws_session_token=settings.session_token,
+        aws_access_key_id=_revealed(settings.access_key_id),
+        aws_secret_access_key=_revealed(settings.secret_access_key),
+        aws_session_token=_revealed(settings.session_token),
     )
     client.meta.events.register("before-send.s3.PutObject", check_signed_payload)
     return client
+
+
+def _revealed(secret: SecretStr | None) -> str | None:
+    return None if secret is None else secret.get_secret_value()
 
 
 def check_signed_payload(request: Any, **_: Any) -> None:

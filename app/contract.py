@@ -1,0 +1,57 @@
+"""``app/env_contract.json``: the environment contract as data, generated from ``app.settings.Settings``.
+
+``infra/`` reads this file (the blueprint, the stack outputs) because app and infra never import each
+other. It is generated, never edited: ``ephitup contract`` writes it, ``ephitup contract --check``
+(part of ``make test``) fails when the committed file no longer matches the model.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from app.settings import contract, is_secret
+
+CONTRACT_FILE = Path(__file__).with_name("env_contract.json")
+ABOUT = ("The environment variables the app reads, generated from app/settings.py by `ephitup contract` (do not "
+         "edit). blueprint: value (rendered with a value), sync (sync: false, set by hand in Render), generate "
+         "(generateValue: true), platform (set by Render itself), absent (never on Render: local development and "
+         "temporary credentials only).")
+
+
+def contract_document() -> dict[str, Any]:
+    variables = []
+    for name, info in contract().items():
+        extra: dict[str, Any] = info.json_schema_extra  # type: ignore[assignment]
+        default = info.default if not isinstance(info.default, SecretStr) else None
+        variables.append({
+            "name": name,
+            "default": None if default is None else _text(default),
+            "meaning": info.description,
+            "secret": is_secret(info),
+            "blueprint": extra["blueprint"],
+            "s3_only": extra["s3_only"],
+        })
+    return {"_about": ABOUT, "variables": variables}
+
+
+def _text(value: Any) -> str:
+    """Defaults as the environment would spell them (``5.0`` is written ``5``)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def contract_text() -> str:
+    return json.dumps(contract_document(), indent=2) + "\n"
+
+
+def is_current(path: Path = CONTRACT_FILE) -> bool:
+    return path.exists() and path.read_text() == contract_text()
+
+
+def write(path: Path = CONTRACT_FILE) -> None:
+    path.write_text(contract_text())
