@@ -17,16 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from app.records import Episode, Records
-from app.storage import (
-    InvalidReferenceError,
-    LocalStorage,
-    Storage,
-    StorageError,
-    build_episode_asset_key,
-    parse_reference,
-)
+from app.storage import InvalidReferenceError, StorageError, build_episode_asset_key
 from app.storage.checksums import Readable
-from app.storage.s3 import S3Storage
+from app.storage.stores import Stores
 
 log = logging.getLogger("ephitup.episodes")
 
@@ -38,10 +31,6 @@ AUDIO_TYPES = {
 RETRY_BASE_SECONDS = 5.0
 RETRY_MAX_SECONDS = 15 * 60.0
 FINALIZE_LEASE_SECONDS = 300.0  # a new record is the API's to finalize; the reconciler waits this long
-
-
-class StorageNotConfiguredError(StorageError):
-    """A record points at S3, but this process runs without S3 (or with another bucket)."""
 
 
 def episode_folder(name: str, episode_id: str) -> str:
@@ -62,21 +51,11 @@ class ReconcileReport:
 
 
 class Episodes:
-    def __init__(self, records: Records, local: LocalStorage, remote: S3Storage | None,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.records, self.local, self.remote, self.clock = records, local, remote, clock
+    """Episode audio through its life: finalize, retry, let go of local copies, delete."""
 
-    def locate(self, reference: str) -> tuple[Storage, str]:
-        """The backend and key a stored reference points at."""
-        location = parse_reference(reference, self.local.root)
-        if not location.is_s3:
-            return self.local, location.key
-        if self.remote is None or not self.remote.holds(location.bucket or ""):
-            raise StorageNotConfiguredError(
-                f"audio is in s3://{location.bucket}/ but this app has "
-                f"{'no S3 configured' if self.remote is None else 'bucket ' + self.remote.bucket_name}"
-            )
-        return self.remote, location.key
+    def __init__(self, records: Records, stores: Stores, clock: Callable[[], float] = time.time) -> None:
+        self.records, self.stores, self.clock = records, stores, clock
+        self.local, self.remote = stores.local, stores.remote
 
     def create(self, name: str, user_id: str | None, audio: Readable, content_type: str) -> Episode:
         """Store finished audio and finalize it (the API's path; a generator's worker uses the same)."""
@@ -115,23 +94,17 @@ class Episodes:
         """Point the record at a verified S3 object, and only then let go of the local copy."""
         assert self.remote is not None
         local_key = episode.local_key or self._local_key_of(episode)
-        episode = self.records.update_episode(
-            episode.id, audio_ref=self.remote.reference(key), etag=etag, state="stored", last_error=None,
-            local_key=local_key,
-        )
+        episode = self.records.mark_stored(episode.id, self.remote.reference(key), etag, local_key)
         return self.release_local_copy(episode, keep=keep_local)
 
     def _local_key_of(self, episode: Episode) -> str | None:
-        location = parse_reference(episode.audio_ref, self.local.root)
+        location = self.stores.where(episode.audio_ref)
         return None if location.is_s3 else location.key
 
     def _retry_later(self, episode: Episode, error: Exception) -> None:
         delay = min(RETRY_BASE_SECONDS * 2**episode.attempts, RETRY_MAX_SECONDS)
         log.warning("episode %s stays pending (retry in %.0fs): %s", episode.id, delay, error)
-        self.records.update_episode(
-            episode.id, attempts=episode.attempts + 1, next_attempt_at=self.clock() + delay,
-            last_error=str(error),
-        )
+        self.records.schedule_retry(episode.id, episode.attempts + 1, self.clock() + delay, str(error))
 
     def release_local_copy(self, episode: Episode, keep: bool = False) -> Episode:
         """Once the record points at S3: delete the local copy (unless kept), then forget it.
@@ -142,7 +115,7 @@ class Episodes:
         if episode.local_key:
             if not keep:
                 self.local.delete(episode.local_key)
-            episode = self.records.update_episode(episode.id, durable=False, local_key=None)
+            episode = self.records.forget_local_copy(episode.id)
         return episode
 
     def delete(self, episode: Episode) -> None:
@@ -150,7 +123,7 @@ class Episodes:
         self.records.delete_episode(episode.id)
         for reference in {episode.audio_ref, episode.local_key} - {None}:
             try:
-                storage, key = self.locate(reference)  # type: ignore[arg-type]
+                storage, key = self.stores.locate(reference)  # type: ignore[arg-type]
                 storage.delete(key)
             except (StorageError, InvalidReferenceError) as error:
                 log.warning("episode %s deleted; its audio %s was not: %s", episode.id, reference, error)
@@ -161,13 +134,12 @@ class Episodes:
         if self.remote is None:
             return report
         now = self.clock()
-        due = self.records.episodes("state = 'pending_upload'") if force else self.records.due_uploads(now)
+        due = self.records.pending_uploads() if force else self.records.due_uploads(now)
         for episode in due:
             episode = self.finalize(episode)
             (report.uploaded if episode.state == "stored" else report.still_pending).append(episode.id)
-        leftovers = self.records.episodes("state = 'stored' AND local_key IS NOT NULL")
-        for episode in leftovers:  # a crash came between the record commit and the local delete
-            storage, key = self.locate(episode.audio_ref)
+        for episode in self.records.stored_with_local_copies():  # a crash came between commit and delete
+            storage, key = self.stores.locate(episode.audio_ref)
             try:
                 held = storage.stat(key).size == episode.size
             except StorageError as error:
@@ -177,6 +149,3 @@ class Episodes:
                 self.release_local_copy(episode)
                 report.local_copies_removed.append(episode.id)
         return report
-
-    def pending(self) -> list[Episode]:
-        return self.records.episodes("state = 'pending_upload'")

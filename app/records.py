@@ -1,7 +1,8 @@
 """Episode and source records in SQLite (``$DATA_FOLDER/app.db``, WAL), schema versioned.
 
-``MIGRATIONS[i]`` takes a database from version ``i`` to ``i + 1`` (``PRAGMA user_version``); a later
-change appends a step and existing databases are brought forward at open.
+``SCHEMA_STEPS[i]`` takes a database from version ``i`` to ``i + 1`` (``PRAGMA user_version``); a later
+change appends a step and existing databases are brought forward at open. Callers use the named
+queries and writes below; no SQL leaves this module.
 
 An episode's ``audio_ref`` is where its audio is authoritative *now*; ``local_key`` names a local
 copy that still exists (before upload, or until it is safely deleted after one).
@@ -20,7 +21,7 @@ from typing import Any, Literal
 
 EpisodeState = Literal["stored", "pending_upload"]
 
-MIGRATIONS: tuple[str, ...] = (
+SCHEMA_STEPS: tuple[str, ...] = (
     """
     CREATE TABLE episodes (
         id TEXT PRIMARY KEY,
@@ -73,14 +74,6 @@ class Episode:
     updated_at: float
     superseded_ref: str | None = None
 
-    def public(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "name": self.name, "user_id": self.user_id, "state": self.state,
-            "audio_ref": self.audio_ref, "size": self.size, "sha256": self.sha256,
-            "content_type": self.content_type, "last_error": self.last_error,
-            "created_at": self.created_at, "updated_at": self.updated_at,
-            "audio_url": f"/api/podcasts/episodes/{self.id}/audio",
-        }
 
 
 @dataclass(frozen=True)
@@ -92,12 +85,6 @@ class Source:
     size: int
     created_at: float
 
-    def public(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "filename": self.filename, "content_type": self.content_type,
-            "size": self.size, "created_at": self.created_at,
-            "download_url": f"/api/sources/{self.id}/download",
-        }
 
 
 class Records:
@@ -110,16 +97,16 @@ class Records:
         self._lock = threading.Lock()
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # a committed record survives power loss
-        self._migrate()
+        self._upgrade_schema()
 
     @property
     def schema_version(self) -> int:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
-    def _migrate(self) -> None:
+    def _upgrade_schema(self) -> None:
         with self._transaction() as db:
-            for version in range(self.schema_version, len(MIGRATIONS)):
-                db.executescript(f"BEGIN; {MIGRATIONS[version]}; PRAGMA user_version = {version + 1}; COMMIT;")
+            for version in range(self.schema_version, len(SCHEMA_STEPS)):
+                db.executescript(f"BEGIN; {SCHEMA_STEPS[version]}; PRAGMA user_version = {version + 1}; COMMIT;")
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -135,22 +122,46 @@ class Records:
 
     # -- episodes ---------------------------------------------------------------------------------
 
-    def add_episode(self, **values: Any) -> Episode:
+    def add_episode(self, *, id: str, name: str, user_id: str | None, audio_ref: str, local_key: str | None,
+                    content_type: str, size: int, sha256: str, state: EpisodeState,
+                    next_attempt_at: float = 0.0) -> Episode:
         now = time.time()
-        values = {"attempts": 0, "next_attempt_at": 0.0, "last_error": None, "etag": None,
-                  "created_at": now, "updated_at": now, **values}
+        values = {"id": id, "name": name, "user_id": user_id, "audio_ref": audio_ref, "local_key": local_key,
+                  "content_type": content_type, "size": size, "sha256": sha256, "state": state, "attempts": 0,
+                  "next_attempt_at": next_attempt_at, "last_error": None, "etag": None, "created_at": now,
+                  "updated_at": now}
         columns = ", ".join(values)
         with self._transaction() as db:
             db.execute(f"INSERT INTO episodes ({columns}) VALUES ({', '.join('?' * len(values))})",
                        tuple(values.values()))
-        return self.episode(values["id"])
+        return self.episode(id)
 
-    def update_episode(self, episode_id: str, durable: bool = True, **values: Any) -> Episode:
+    def mark_stored(self, episode_id: str, audio_ref: str, etag: str | None, local_key: str | None) -> Episode:
+        """The audio is verified where ``audio_ref`` points; ``local_key`` is a copy still to let go of."""
+        return self._update(episode_id, audio_ref=audio_ref, etag=etag, local_key=local_key, state="stored",
+                            last_error=None)
+
+    def schedule_retry(self, episode_id: str, attempts: int, next_attempt_at: float, error: str) -> Episode:
+        return self._update(episode_id, attempts=attempts, next_attempt_at=next_attempt_at, last_error=error)
+
+    def forget_local_copy(self, episode_id: str) -> Episode:
+        """Power loss may undo this safely: the next run finds the copy (gone or kept) and forgets it again."""
+        return self._update(episode_id, durable=False, local_key=None)
+
+    def move_audio(self, episode_id: str, audio_ref: str, superseded_ref: str | None = None) -> Episode:
+        """Point at a verified copy elsewhere; ``superseded_ref`` remembers the old one until it is deleted."""
+        return self._update(episode_id, audio_ref=audio_ref, superseded_ref=superseded_ref)
+
+    def forget_superseded(self, episode_id: str) -> Episode:
+        """Once the old copy is gone; a rerun redoes it, so no fsync."""
+        return self._update(episode_id, durable=False, superseded_ref=None)
+
+    def _update(self, episode_id: str, durable: bool = True, **values: Any) -> Episode:
         """One committed UPDATE; returns the row as written.
 
-        ``durable=False`` is for a write that power loss may undo safely because the next run redoes it
-        (forgetting a copy that is already deleted): it skips the fsync, and the next durable commit,
-        appended after it to the same WAL, takes it to disk as well.
+        ``durable=False`` is for a write that power loss may undo safely because the next run redoes it:
+        it skips the fsync, and the next durable commit, appended after it to the same WAL, takes it to
+        disk as well.
         """
         values["updated_at"] = time.time()
         assignments = ", ".join(f"{column} = ?" for column in values)
@@ -173,12 +184,22 @@ class Records:
             raise KeyError(episode_id)
         return _row(Episode, rows[0])
 
-    def episodes(self, where: str = "1", *params: Any) -> list[Episode]:
-        rows = self._query(f"SELECT * FROM episodes WHERE {where} ORDER BY created_at", params)
-        return [_row(Episode, row) for row in rows]
+    def episodes(self) -> list[Episode]:
+        return self._episodes("1")
+
+    def pending_uploads(self) -> list[Episode]:
+        return self._episodes("state = 'pending_upload'")
 
     def due_uploads(self, now: float) -> list[Episode]:
-        return self.episodes("state = 'pending_upload' AND next_attempt_at <= ?", now)
+        return self._episodes("state = 'pending_upload' AND next_attempt_at <= ?", now)
+
+    def stored_with_local_copies(self) -> list[Episode]:
+        """Switched to S3 but a local copy is still known: a crash came before it was let go of."""
+        return self._episodes("state = 'stored' AND local_key IS NOT NULL")
+
+    def _episodes(self, where: str, *params: Any) -> list[Episode]:
+        rows = self._query(f"SELECT * FROM episodes WHERE {where} ORDER BY created_at", params)
+        return [_row(Episode, row) for row in rows]
 
     def delete_episode(self, episode_id: str) -> None:
         with self._transaction() as db:

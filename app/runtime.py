@@ -1,6 +1,9 @@
-"""The running app's parts, assembled once from settings, and the background reconciler.
+"""The composition root: the only place that builds storage backends, records and services.
 
-Render disks attach to one service only, so the reconciler runs inside the web process.
+The app (``Runtime.start``), every CLI command (``Runtime.open``, ``s3_storage``) and the seed's
+compatibility functions get their parts here, so there is one way to assemble them and one message
+when S3 is required but not configured. Render disks attach to one service only, so the reconciler
+runs inside the web process (``reconcile_forever``).
 """
 
 from __future__ import annotations
@@ -9,19 +12,33 @@ import asyncio
 import logging
 import os
 from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Literal
 
 from app.episodes import Episodes
 from app.records import Records
-from app.settings import Settings, StorageDecision
-from app.storage import LocalStorage, StorageError
-from app.storage.s3 import S3Storage
+from app.settings import Settings, SettingsError, StorageDecision
+from app.sources import Sources
+from app.storage import LocalStorage, Storage, StorageError
+from app.storage.stores import Stores
 
 log = logging.getLogger("ephitup")
 
 
+def s3_storage(settings: Settings) -> Storage:
+    """The configured object store; the one refusal when S3 is needed and not set up."""
+    missing = settings.missing_s3_settings()
+    if missing:
+        raise SettingsError(f"S3 is not configured: {', '.join(missing)} not set (run with the app's environment, "
+                            "e.g. `set -a; . ./.env; set +a`)")
+    from app.storage.s3 import S3Storage  # botocore is imported only where S3 is used
+
+    return S3Storage(settings)
+
+
 @dataclass(frozen=True)
 class Problem:
-    severity: str  # "warning": runs degraded; "error": /health answers 503 (Render keeps the old deploy)
+    severity: Literal["warning", "error"]  # "error": /health answers 503 (Render keeps the old deploy)
     message: str
 
 
@@ -30,37 +47,45 @@ class Runtime:
     settings: Settings
     decision: StorageDecision
     records: Records
-    local: LocalStorage
-    remote: S3Storage | None
+    stores: Stores
     episodes: Episodes
+    sources: Sources
     startup_problems: list[Problem] = field(default_factory=list)
     reconcile_error: str | None = None
 
     @classmethod
+    def open(cls, settings: Settings | None = None, require_s3: bool = False) -> Runtime:
+        """Records and stores as the environment selects them (``require_s3``: S3 or a ``SettingsError``)."""
+        settings = settings or Settings.from_env()
+        decision = settings.decide_storage()
+        remote = s3_storage(settings) if decision.mode == "s3" or require_s3 else None
+        stores = Stores(LocalStorage(settings.data_folder), remote)
+        records = Records(settings.data_folder / "app.db")
+        problems = [Problem("warning", message) for message in decision.problems]
+        return cls(settings, decision, records, stores, Episodes(records, stores), Sources(records, stores), problems)
+
+    @classmethod
     def start(cls, settings: Settings) -> Runtime:
-        """Build everything; raises ``SettingsError`` when the configuration cannot run at all."""
+        """``open`` plus the app's start-up checks; raises ``SettingsError`` when the app cannot run at all."""
+        settings.decide_storage()  # refuse a half-set STORAGE_MODE=s3 before touching the disk
         if not log.handlers:  # uvicorn configures only its own loggers
             handler = logging.StreamHandler()
             handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
             log.addHandler(handler)
             log.setLevel(logging.INFO)
-        decision = settings.decide_storage()
         settings.data_folder.mkdir(parents=True, exist_ok=True)
-        local = LocalStorage(settings.data_folder)
-        for key in local.remove_partials():  # writes a crash interrupted: never referenced by a record
+        for key in LocalStorage(settings.data_folder).remove_partials():  # never referenced by a record
             log.info("removed an interrupted write: %s", key)
-        remote = S3Storage(settings) if decision.mode == "s3" else None
-        records = Records(settings.data_folder / "app.db")
-        problems = [Problem("warning", message) for message in decision.problems]
+        runtime = cls.open(settings)
         if settings.on_render and not os.path.ismount(settings.data_folder.resolve()):
-            problems.append(Problem("error", (
+            runtime.startup_problems.append(Problem("error", (
                 f"DATA_FOLDER={settings.data_folder} is not a mounted disk: on Render, files there "
                 "vanish on the next deploy. Mount the service's disk at this path (render.yaml: disk.mountPath)."
             )))
-        for problem in problems:
+        for problem in runtime.startup_problems:
             log.warning("%s: %s", problem.severity, problem.message)
-        log.info("storage mode: %s (data folder %s)", decision.mode, settings.data_folder)
-        return cls(settings, decision, records, local, remote, Episodes(records, local, remote), problems)
+        log.info("storage mode: %s (data folder %s)", runtime.decision.mode, settings.data_folder)
+        return runtime
 
     def problems(self) -> list[Problem]:
         found = list(self.startup_problems)
@@ -94,3 +119,9 @@ class Runtime:
 
     def close(self) -> None:
         self.records.close()
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()

@@ -1,49 +1,58 @@
-"""``ephitup migrate to-s3 | to-local`` and ``ephitup fix-keys``: thin over ``app.migrations``."""
+"""``ephitup migrate to-s3 | to-local`` and ``ephitup fix-keys``: thin over ``app.moves``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import TextIO
 
-from app.migrations import Plan, Report, open_migrator
+from app.moves import FixKeys, Move, Plan, ToLocal, ToS3
+from app.runtime import Runtime
+from scripts.progress import Progress
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Move the environment's episode audio between the disk and S3."""
-    migrator, close = open_migrator(args.concurrency)
-    try:
+    with Runtime.open(require_s3=True) as runtime:
         if args.direction == "to-s3":
-            plan = migrator.plan_to_s3()
-            return _execute(plan, args.dry_run, lambda: migrator.to_s3(plan, keep_local=args.keep_local))
-        plan = migrator.plan_to_local(delete_remote=args.delete_remote)
-        missing = migrator.missing_space(plan)
+            return execute(ToS3(runtime.episodes, keep_local=args.keep_local), args)
+        move = ToLocal(runtime.episodes, delete_remote=args.delete_remote)
+        plan = move.plan()
+        missing = move.missing_space(plan)
         if missing:
-            plan.print(sys.stderr)
+            print_plan(plan, sys.stderr)
             print(f"ephitup migrate: the disk lacks {missing / 2**20:.0f} MiB for these downloads (with headroom): "
                   "grow the Render disk (sizeGB), or free space, then rerun", file=sys.stderr)
             return EXIT_USAGE
-        return _execute(plan, args.dry_run, lambda: migrator.to_local(plan, delete_remote=args.delete_remote))
-    finally:
-        close()
+        return execute(move, args, plan)
 
 
 def cmd_fix_keys(args: argparse.Namespace) -> int:
     """Repair references and keys off the canonical layout (copy, verify, switch, delete the old key)."""
-    migrator, close = open_migrator(args.concurrency)
-    try:
-        plan = migrator.plan_fix_keys()
-        return _execute(plan, args.dry_run, lambda: migrator.fix_keys(plan))
-    finally:
-        close()
+    with Runtime.open(require_s3=True) as runtime:
+        return execute(FixKeys(runtime.episodes), args)
 
 
-def _execute(plan: Plan, dry_run: bool, run) -> int:  # type: ignore[no-untyped-def]
-    plan.print(sys.stdout)
-    if dry_run:
+def execute(move: Move, args: argparse.Namespace, plan: Plan | None = None) -> int:
+    """Print the plan; unless it is a dry run, carry it out with a progress display and print the report."""
+    plan = plan or move.plan()
+    print_plan(plan, sys.stdout)
+    if args.dry_run:
         print("dry run: nothing was changed")
         return EXIT_OK
-    report: Report = run()
-    report.print(sys.stdout)
+    progress = Progress(len(plan.items), plan.bytes)
+    report = move.run(plan, args.concurrency, on_done=lambda item: progress.advance(item.size))
+    print(f"done: {report.summary()}")
+    for item, error in report.failed:
+        print(f"  failed: {item.describe()}: {error}")
     return EXIT_FAILED if report.failed or plan.problems else EXIT_OK
+
+
+def print_plan(plan: Plan, out: TextIO, first: int = 10) -> None:
+    lines = [f"plan: {plan.summary()}", *(f"  {item.describe()}" for item in plan.items[:first])]
+    if len(plan.items) > first:
+        lines.append(f"  ... and {len(plan.items) - first} more")
+    lines += [f"  cannot: {problem}" for problem in plan.problems]
+    print("\n".join(lines), file=out)

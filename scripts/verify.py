@@ -12,9 +12,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from app.settings import Settings, SettingsError
+from app.runtime import s3_storage
+from app.settings import Settings
 from app.storage import StorageError
-from app.storage.s3 import S3Storage
 
 CANARY_SIZE = 256 * 1024
 
@@ -30,10 +30,7 @@ class Step:
 def cmd_verify(args: argparse.Namespace) -> int:
     """Upload a canary, HEAD it, read a range, fetch a presigned URL, delete it; check unsigned GETs fail."""
     settings = Settings.from_env()
-    if settings.decide_storage().mode != "s3":
-        raise SettingsError(f"S3 is not configured (missing {', '.join(settings.missing_s3_settings())}): "
-                            "run with the app's environment, e.g. `set -a; . ./.env; ephitup verify`")
-    storage = S3Storage(settings)
+    storage = s3_storage(settings)
     key = f"{args.prefix.rstrip('/')}/{uuid.uuid4().hex}.bin"
     canary = os.urandom(CANARY_SIZE)
     steps: list[Step] = []
@@ -83,7 +80,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         assert not storage.exists(key), "the canary is still there after DELETE"
         return "deleted"
 
-    print(f"ephitup verify: s3://{storage.bucket_name}/{key} via {storage.target}")
+    print(f"ephitup verify: {storage.reference(key)} ({storage.name})")
     if run("upload canary (checksum)", upload):
         run("HEAD canary", head)
         run("read a byte range", read_range)

@@ -6,24 +6,20 @@ import io
 import os
 from pathlib import Path
 
-from app.episodes import Episodes
-from app.records import Episode, Records
+from app.runtime import Runtime
+from app.settings import Settings
 from app.storage import LocalStorage
 
 
 def build_local_episodes(data_folder: Path, count: int, size: int, users: int = 3) -> dict[str, bytes]:
     """``count`` episodes finalized in local mode; returns {episode id: audio bytes}."""
-    records = Records(data_folder / "app.db")
-    episodes = Episodes(records, LocalStorage(data_folder), None)
     audio: dict[str, bytes] = {}
-    try:
+    with Runtime.open(Settings.from_env({"DATA_FOLDER": str(data_folder), "STORAGE_MODE": "local"})) as runtime:
         for n in range(count):
             data = os.urandom(size)
-            episode: Episode = episodes.create(f"Show {n}: part {n}", f"user:u{n % users}", io.BytesIO(data),
-                                               "audio/mpeg")
+            episode = runtime.episodes.create(f"Show {n}: part {n}", f"user:u{n % users}", io.BytesIO(data),
+                                              "audio/mpeg")
             audio[episode.id] = data
-    finally:
-        records.close()
     return audio
 
 

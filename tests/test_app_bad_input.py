@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-import app.main
+import app.api.sources
 from tests.live import LiveApp, files_under
 
 TOKEN = "s3cr3t-token-value"
@@ -47,7 +47,7 @@ def test_oversize_upload_is_413(client: httpx.Client, data: Path, size: int) -> 
 def test_oversize_upload_without_content_length_is_cut_while_streaming(
         client: httpx.Client, data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     handler_ran = []
-    monkeypatch.setattr(app.main, "_check_size", lambda *args: handler_ran.append(args))
+    monkeypatch.setattr(app.api.sources, "check_size", lambda *args: handler_ran.append(args))
     sent = 0
 
     def body() -> Iterator[bytes]:  # chunked: the server cannot know the size up front

@@ -161,7 +161,7 @@ def test_proxy_passes_the_range_to_s3(env: dict, mode: str) -> None:
     live = LiveApp(env)
     with live as client:
         sent: list[str | None] = []
-        live.app.state.runtime.remote.client.meta.events.register(
+        live.app.state.runtime.stores.remote.client.meta.events.register(
             "before-send.s3.GetObject", lambda request, **_: sent.append(request.headers.get("Range")))
         url = create_episode(client)["audio_url"]
         client.get(url, headers={"Range": "bytes=1000-1999"})

@@ -100,7 +100,7 @@ def test_verify_without_s3_is_a_usage_error(tmp_path: Path, monkeypatch, capsys)
     monkeypatch.setenv("DATA_FOLDER", str(tmp_path))
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     assert main(["verify"]) == 2
-    assert "S3 is not configured (missing S3_BUCKET_NAME" in capsys.readouterr().err
+    assert "S3 is not configured: S3_BUCKET_NAME, AWS_ACCESS_KEY_ID not set" in capsys.readouterr().err
 
 
 def free_port() -> int:

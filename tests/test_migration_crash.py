@@ -16,11 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from app.episodes import Episodes
-from app.records import Records
+from app.runtime import Runtime
 from app.settings import Settings
-from app.storage import LocalStorage
-from app.storage.s3 import S3Storage
 from tests.conftest import s3_env
 from tests.live import LiveApp
 from tests.migration_data import build_local_episodes
@@ -31,18 +28,13 @@ TRIALS = 12
 
 def every_record_points_at_audio_that_exists(env: dict[str, str]) -> int:
     """Checks the invariant; returns how many episodes are already in S3."""
-    settings = Settings.from_env(env)
-    records = Records(settings.data_folder / "app.db")
-    try:
-        episodes = Episodes(records, LocalStorage(settings.data_folder), S3Storage(settings))
+    with Runtime.open(Settings.from_env(env)) as runtime:
         in_s3 = 0
-        for episode in records.episodes():
-            storage, key = episodes.locate(episode.audio_ref)
+        for episode in runtime.records.episodes():
+            storage, key = runtime.stores.locate(episode.audio_ref)
             assert storage.stat(key).size == episode.size, f"{episode.id}: {episode.audio_ref} is not whole"
-            in_s3 += storage is episodes.remote
+            in_s3 += storage is runtime.stores.remote
         return in_s3
-    finally:
-        records.close()
 
 
 def kill_at_random_moments(argv: list[str], env: dict[str, str], rng: random.Random) -> list[int]:

@@ -9,10 +9,10 @@ from pathlib import Path
 import boto3
 import pytest
 
-import app.migrations
-from app.episodes import Episodes
-from app.migrations import Migrator
+import app.moves.to_local
+from app.moves import Action, FixKeys, ToS3
 from app.records import Records
+from app.runtime import Runtime
 from app.settings import Settings
 from app.storage import LocalStorage
 from app.storage.s3 import S3Storage
@@ -127,7 +127,7 @@ def test_to_local_refuses_when_the_disk_lacks_room(env, audio, capsys, monkeypat
     assert main(["migrate", "to-s3"]) == 0
     capsys.readouterr()
     usage = namedtuple("usage", "total used free")
-    monkeypatch.setattr(app.migrations.shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 1000, 1000))
+    monkeypatch.setattr(app.moves.to_local.shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 1000, 1000))
     before = snapshot(env)
     assert main(["migrate", "to-local"]) == 2
     assert "the disk lacks 256 MiB" in capsys.readouterr().err
@@ -147,13 +147,13 @@ def test_fix_keys_repairs_legacy_keys_and_paths(env, audio, capsys) -> None:
     s3.copy_object(Bucket=bucket, Key=legacy_key, CopySource={"Bucket": bucket, "Key": old_key},
                    MetadataDirective="COPY")
     s3.delete_object(Bucket=bucket, Key=old_key)
-    db.update_episode(first.id, audio_ref=f"s3://{bucket}/{legacy_key}")
+    db.move_audio(first.id, f"s3://{bucket}/{legacy_key}")
     # 2. and 3. audio back on disk under older mount points
     storage = LocalStorage(data)
     for episode, legacy_root in ((second, "/app/data"), (third, "file:///mydata")):
         key = f"podcasts/episodes/{episode.id}/audio/{episode.id}.mp3"
         storage.save_stream(key, io.BytesIO(audio[episode.id]), "audio/mpeg")
-        db.update_episode(episode.id, audio_ref=f"{legacy_root}/{key}")
+        db.move_audio(episode.id, f"{legacy_root}/{key}")
     db.close()
     capsys.readouterr()
 
@@ -181,18 +181,18 @@ def test_fix_keys_points_access_point_references_at_the_bucket(aws, tmp_path: Pa
         AccountId=ACCOUNT, Name="ephitup-prod", Bucket=BUCKET)["AccessPointArn"]
     data = tmp_path / "data"
     audio = build_local_episodes(data, count=2, size=1000)
-    settings = Settings.from_env(s3_env(data, S3_ACCESS_POINT=arn))
-    db = Records(data / "app.db")
-    migrator = Migrator(Episodes(db, LocalStorage(data), S3Storage(settings)), concurrency=2)
-    assert not migrator.to_s3(migrator.plan_to_s3()).failed
-    for episode in db.episodes():  # as the seed wrote them: the access-point ARN as the "bucket"
-        db.update_episode(episode.id, audio_ref=episode.audio_ref.replace(f"s3://{BUCKET}/", f"s3://{arn}/"))
-    plan = migrator.plan_fix_keys()
-    assert [item.action for item in plan.items] == ["relink", "relink"]
-    assert not migrator.fix_keys(plan).failed
-    assert all(e.audio_ref.startswith(f"s3://{BUCKET}/episodes/") for e in db.episodes())
-    assert {e.id: migrator.remote.read_bytes(e.audio_ref.split("/", 3)[3]) for e in db.episodes()} == audio
-    db.close()
+    with Runtime.open(Settings.from_env(s3_env(data, S3_ACCESS_POINT=arn))) as runtime:
+        to_s3 = ToS3(runtime.episodes)
+        assert not to_s3.run(to_s3.plan(), concurrency=2).failed
+        db = runtime.records
+        for episode in db.episodes():  # as the seed wrote them: the access-point ARN as the "bucket"
+            db.move_audio(episode.id, episode.audio_ref.replace(f"s3://{BUCKET}/", f"s3://{arn}/"))
+        fix_keys = FixKeys(runtime.episodes)
+        plan = fix_keys.plan()
+        assert [item.action for item in plan.items] == [Action.RELINK, Action.RELINK]
+        assert not fix_keys.run(plan, concurrency=2).failed
+        assert all(e.audio_ref.startswith(f"s3://{BUCKET}/episodes/") for e in db.episodes())
+        assert {e.id: fix_keys.remote.read_bytes(e.audio_ref.split("/", 3)[3]) for e in db.episodes()} == audio
 
 
 def test_fix_keys_rerun_deletes_the_old_key_a_killed_run_left(env, audio, capsys) -> None:
@@ -204,7 +204,7 @@ def test_fix_keys_rerun_deletes_the_old_key_a_killed_run_left(env, audio, capsys
     old_key = f"episodes/user:u0/episode:{episode.id}/old name.mp3"
     s3 = boto3.client("s3", region_name=REGION, endpoint_url=env["S3_ENDPOINT_URL"])
     s3.copy_object(Bucket=bucket, Key=old_key, CopySource={"Bucket": bucket, "Key": episode.audio_ref.split("/", 3)[3]})
-    db.update_episode(episode.id, superseded_ref=f"s3://{bucket}/{old_key}")
+    db.move_audio(episode.id, episode.audio_ref, superseded_ref=f"s3://{bucket}/{old_key}")
     db.close()
     capsys.readouterr()
     assert main(["fix-keys"]) == 0

@@ -3,27 +3,27 @@
 from __future__ import annotations
 
 import io
-import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import app.records
-from app.migrations import Progress
-from app.records import Records
+from app.records import Episode, Records
 from scripts.cli import main
+from scripts.progress import Progress
 
 
 def test_an_existing_database_is_brought_forward_and_keeps_its_records(tmp_path: Path,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    current = len(app.records.MIGRATIONS)
+    current = len(app.records.SCHEMA_STEPS)
     db = Records(tmp_path / "app.db")
     assert db.schema_version == current
     db.add_episode(id="e1", name="n", user_id="u", audio_ref="podcasts/x.mp3", local_key=None,
                    content_type="audio/mpeg", size=3, sha256="abc", state="stored")
     db.close()
     later = "ALTER TABLE episodes ADD COLUMN duration_seconds REAL"
-    monkeypatch.setattr(app.records, "MIGRATIONS", (*app.records.MIGRATIONS, later))
+    monkeypatch.setattr(app.records, "SCHEMA_STEPS", (*app.records.SCHEMA_STEPS, later))
     db = Records(tmp_path / "app.db")
     try:
         assert db.schema_version == current + 1
@@ -35,20 +35,26 @@ def test_an_existing_database_is_brought_forward_and_keeps_its_records(tmp_path:
     Records(tmp_path / "app.db").close()  # reopening an up-to-date database changes nothing
 
 
-@pytest.mark.parametrize("durable", [True, False])
+def forget_copy(db: Records, episode_id: str) -> Episode:  # not durable: skips the fsync
+    return db.forget_local_copy(episode_id)
+
+
+def mark_stored(db: Records, episode_id: str) -> Episode:  # durable
+    return db.mark_stored(episode_id, "s3://b/k.mp3", '"etag"', None)
+
+
+@pytest.mark.parametrize("write", [forget_copy, mark_stored], ids=["not-durable", "durable"])
 def test_an_update_returns_the_row_as_committed_and_keeps_the_database_synchronous(tmp_path: Path,
-                                                                                  durable: bool) -> None:
+                                                                                  write: Callable) -> None:
     db, reader = Records(tmp_path / "app.db"), Records(tmp_path / "app.db")
     try:
         db.add_episode(id="e1", name="n", user_id="u", audio_ref="s3://b/k.mp3", local_key="podcasts/x.mp3",
                        content_type="audio/mpeg", size=3, sha256="abc", state="stored")
-        updated = db.update_episode("e1", durable=durable, local_key=None)
+        updated = write(db, "e1")
         assert updated.local_key is None and updated.audio_ref == "s3://b/k.mp3"
         assert reader.episode("e1") == updated  # committed: another connection sees it
         with pytest.raises(KeyError):
-            db.update_episode("nope", durable=durable, local_key=None)
-        with pytest.raises(sqlite3.OperationalError):
-            db.update_episode("e1", durable=durable, no_such_column=1)
+            write(db, "nope")
         assert db._query("PRAGMA synchronous")[0][0] == 2  # FULL again, whatever happened
     finally:
         db.close()

@@ -57,9 +57,16 @@ class Storage(abc.ABC):
 
     kind: str
 
+    @property
     @abc.abstractmethod
-    def save_file(self, key: str, path: Path, content_type: str) -> ObjectStat:
-        """Store a local file; return only once the stored copy is verified."""
+    def name(self) -> str:
+        """Where the objects live, for messages: ``bucket media`` or ``DATA_FOLDER ./data``."""
+
+    @abc.abstractmethod
+    def save_file(self, key: str, path: Path, content_type: str, expected_sha256: str | None = None) -> ObjectStat:
+        """Store a local file; return only once the stored copy is verified.
+
+        A file whose SHA-256 is not ``expected_sha256`` (its record's) is refused and nothing is stored."""
 
     @abc.abstractmethod
     def save_stream(self, key: str, stream: Readable, content_type: str) -> ObjectStat:
@@ -87,6 +94,14 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def reference(self, key: str) -> str:
         """The string a record stores to find this object again."""
+
+    def content_sha256(self, key: str) -> str | None:
+        """The SHA-256 (hex) of a stored object's whole content; None where the store cannot say it cheaply."""
+        return self.digest(key).sha256_hex
+
+    def holds(self, bucket: str) -> bool:
+        """Whether a reference's bucket part names this store (only object stores have buckets)."""
+        return False
 
     def exists(self, key: str) -> bool:
         try:

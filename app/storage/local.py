@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import builtins
+import hashlib
 import mimetypes
 import os
-import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from app.storage.base import (
     CHUNK_SIZE,
+    ChecksumMismatchError,
     InvalidReferenceError,
     ObjectNotFoundError,
     ObjectStat,
@@ -41,20 +42,31 @@ class LocalStorage(Storage):
             raise InvalidReferenceError(f"{key!r} resolves outside DATA_FOLDER ({self.root})")
         return candidate
 
-    def save_file(self, key: str, path: Path, content_type: str) -> ObjectStat:
-        with Path(path).open("rb") as source:
-            return self.save_stream(key, source, content_type)
+    @property
+    def name(self) -> str:
+        return f"DATA_FOLDER {self.root}"
 
-    def save_stream(self, key: str, stream: Readable, content_type: str) -> ObjectStat:
+    def save_file(self, key: str, path: Path, content_type: str, expected_sha256: str | None = None) -> ObjectStat:
+        with Path(path).open("rb") as source:
+            return self.save_stream(key, source, content_type, expected_sha256)
+
+    def save_stream(self, key: str, stream: Readable, content_type: str,
+                    expected_sha256: str | None = None) -> ObjectStat:
         target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         # Write beside the target, flush to disk, then rename: a crash never leaves half a file.
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        hashed = hashlib.sha256()
         try:
             with os.fdopen(fd, "wb") as out:
-                shutil.copyfileobj(stream, out, CHUNK_SIZE)
+                while block := stream.read(CHUNK_SIZE):
+                    hashed.update(block)
+                    out.write(block)
                 out.flush()
                 os.fsync(out.fileno())
+            if expected_sha256 is not None and hashed.hexdigest() != expected_sha256:
+                raise ChecksumMismatchError(f"{key}: the data has SHA-256 {hashed.hexdigest()}, expected "
+                                            f"{expected_sha256}; nothing was stored")
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

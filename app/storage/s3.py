@@ -124,6 +124,10 @@ class S3Storage(Storage):
                     self._client = make_client(self.settings)
         return self._client
 
+    @property
+    def name(self) -> str:
+        return f"bucket {self.bucket_name}"
+
     def holds(self, bucket: str) -> bool:
         """Whether a reference's bucket part names this store (bucket, access-point ARN or alias)."""
         return bucket in {self.bucket_name, self.target, self.settings.access_point} - {None}
@@ -132,6 +136,10 @@ class S3Storage(Storage):
         """Upload and verify; a file whose SHA-256 is not ``expected_sha256`` (its record's) is refused unsent."""
         with Path(path).open("rb") as source:
             return self._save(key, source, content_type, expected_sha256)
+
+    def content_sha256(self, key: str) -> str | None:
+        """From one HEAD: the SHA-256 every upload here records in its metadata (multipart ones too)."""
+        return self._head(key).get("Metadata", {}).get("sha256")  # type: ignore[no-any-return]
 
     def save_stream(self, key: str, stream: Readable, content_type: str) -> ObjectStat:
         # Spooled to a temporary file first: the checksum must be known before S3 is told it.

@@ -8,19 +8,19 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from app.settings import Settings, is_s3_configured
-from app.storage.base import StorageError
+from app.runtime import s3_storage
+from app.settings import Settings, SettingsError, is_s3_configured
+from app.storage.base import Storage, StorageError
 from app.storage.references import build_episode_asset_key, parse_s3_url
-from app.storage.s3 import S3Storage
 
 S3StorageError = StorageError
 
 
-def _storage() -> S3Storage:
-    settings = Settings.from_env()
-    if settings.decide_storage().mode != "s3":
-        raise S3StorageError(f"S3 is not configured: missing {', '.join(settings.missing_s3_settings())}")
-    return S3Storage(settings)
+def _storage() -> Storage:
+    try:
+        return s3_storage(Settings.from_env())
+    except SettingsError as error:  # the seed's callers catch S3StorageError
+        raise S3StorageError(str(error)) from None
 
 
 def _key(key_or_url: str) -> str:

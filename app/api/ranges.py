@@ -14,14 +14,25 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from app.api.models import errors
 from app.storage import Storage
 
 STREAM_CHUNK = 2 * 1024 * 1024
 PREFETCH_CHUNKS = 4  # memory per stream stays at a few chunks
+
+
+def binary_responses(media_type: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for a ranged download: the bytes (whole or partial) and every error it can answer."""
+    binary = {"content": {media_type: {"schema": {"type": "string", "format": "binary"}}}}
+    return {200: {"description": "the whole file", **binary},
+            206: {"description": "the requested byte range (Content-Range says which)", **binary},
+            416: {"description": "the range lies outside the file; Content-Range says its size (bytes */SIZE)"},
+            **errors(400, 404, 410, 503)}
 
 
 class MalformedRangeError(ValueError):

@@ -1,0 +1,1 @@
+"""The bundled app's HTTP layer: one router per resource, their dependencies and response models."""

@@ -1,0 +1,70 @@
+"""Episodes: finished audio in, the finalize step, listings, and the audio served from wherever it lives."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+
+from app.api.deps import EpisodeDep, RuntimeDep
+from app.api.limits import check_size, media_type_of
+from app.api.models import EpisodeOut, errors
+from app.api.ranges import binary_responses, ranged_response
+from app.episodes import AUDIO_TYPES
+
+REDIRECT_SECONDS = 300  # presigned audio URLs live five minutes
+
+router = APIRouter(prefix="/podcasts/episodes", tags=["episodes"])
+
+
+@router.post("", status_code=201, response_model=EpisodeOut, responses=errors(413, 415, 503))
+def create_episode(
+    rt: RuntimeDep,
+    name: Annotated[str, Form(min_length=1, max_length=200)],
+    audio: Annotated[UploadFile, File(description="the finished episode audio")],
+    user_id: Annotated[str | None, Form(max_length=200)] = None,
+) -> EpisodeOut:
+    """Store finished audio and run the finalize step (upload to S3 when S3 is on)."""
+    media_type = media_type_of(audio)
+    if media_type not in AUDIO_TYPES:
+        raise HTTPException(415, f"audio must be one of {', '.join(sorted(AUDIO_TYPES))}, not {media_type!r}")
+    check_size(audio, rt.settings.max_upload_bytes)
+    return EpisodeOut.of(rt.episodes.create(name, user_id, audio.file, media_type))
+
+
+@router.get("", response_model=list[EpisodeOut])
+def list_episodes(rt: RuntimeDep) -> list[EpisodeOut]:
+    return [EpisodeOut.of(episode) for episode in rt.records.episodes()]
+
+
+@router.get("/{episode_id}", response_model=EpisodeOut, responses=errors(404))
+def get_episode(episode: EpisodeDep) -> EpisodeOut:
+    return EpisodeOut.of(episode)
+
+
+@router.delete("/{episode_id}", status_code=204, response_class=Response, responses=errors(404, 503))
+def delete_episode(rt: RuntimeDep, episode: EpisodeDep) -> Response:
+    rt.episodes.delete(episode)
+    return Response(status_code=204)
+
+
+@router.api_route("/{episode_id}/audio", methods=["GET", "HEAD"], response_class=Response,
+                  responses={**binary_responses("audio/mpeg"), 307: {"description": "redirect delivery: a presigned "
+                                                                                    "URL, valid five minutes"}})
+def episode_audio(rt: RuntimeDep, request: Request, episode: EpisodeDep) -> Response:
+    """The audio from wherever it lives: ranges proxied, or a 307 to a presigned URL."""
+    storage, key = rt.stores.locate(episode.audio_ref)
+    remote = storage is rt.stores.remote
+    if remote and rt.settings.audio_delivery == "redirect":
+        return RedirectResponse(storage.presign(key, REDIRECT_SECONDS), status_code=307,
+                                headers={"Cache-Control": "no-store"})
+    if remote and episode.etag:
+        # The record knows size and ETag: one ranged GET to S3, no HEAD first.
+        size, etag, modified = episode.size, episode.etag, datetime.fromtimestamp(episode.updated_at, UTC)
+    else:
+        stat = storage.stat(key)
+        size, etag, modified = stat.size, stat.etag, stat.last_modified
+    return ranged_response(request, storage, key, size=size, etag=etag, last_modified=modified,
+                           content_type=episode.content_type)

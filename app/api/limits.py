@@ -1,0 +1,54 @@
+"""Upload size: refused while the body streams in, not after it is spooled to disk."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import HTTPException, UploadFile
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+MULTIPART_OVERHEAD = 64 * 1024  # boundaries and small form fields around one file
+
+
+def too_large_text(limit: int) -> str:
+    return f"upload larger than MAX_UPLOAD_MB ({limit // 2**20} MB)"
+
+
+class UploadLimit:
+    """ASGI middleware: a declared or streamed body over the limit (plus form overhead) answers 413."""
+
+    def __init__(self, app: ASGIApp, limit: Callable[[], int]) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT"):
+            return await self.app(scope, receive, send)
+        upload_limit = self.limit()
+        limit = upload_limit + MULTIPART_OVERHEAD
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            response = JSONResponse({"detail": too_large_text(upload_limit)}, status_code=413,
+                                    headers={"Connection": "close"})
+            return await response(scope, receive, send)
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise HTTPException(413, too_large_text(upload_limit))
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def check_size(upload: UploadFile, limit: int) -> None:
+    """The file part alone, once parsed: the streaming limit allowed for the form around it."""
+    if (upload.size or 0) > limit:
+        raise HTTPException(413, too_large_text(limit))
+
+
+def media_type_of(upload: UploadFile) -> str:
+    return (upload.content_type or "").split(";")[0].strip().lower()

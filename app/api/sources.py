@@ -1,0 +1,50 @@
+"""Sources: documents uploaded for the notebook, downloaded back with ranges."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, File, HTTPException, Request, UploadFile
+from fastapi.responses import Response
+
+from app.api.deps import RuntimeDep, SourceDep
+from app.api.limits import check_size, media_type_of
+from app.api.models import SourceOut, errors
+from app.api.ranges import binary_responses, ranged_response
+from app.sources import NotAMediaTypeError
+
+router = APIRouter(prefix="/sources", tags=["sources"])
+
+
+@router.post("", status_code=201, response_model=SourceOut, responses=errors(413, 415, 503))
+def create_source(rt: RuntimeDep, file: Annotated[UploadFile, File(description="a source document")]) -> SourceOut:
+    """Store an uploaded source on the disk (sources stay local, as in the seed)."""
+    check_size(file, rt.settings.max_upload_bytes)
+    try:
+        source = rt.sources.create(file.file, file.filename, media_type_of(file) or "application/octet-stream")
+    except NotAMediaTypeError as error:
+        raise HTTPException(415, str(error)) from None
+    return SourceOut.of(source)
+
+
+@router.get("", response_model=list[SourceOut])
+def list_sources(rt: RuntimeDep) -> list[SourceOut]:
+    return [SourceOut.of(source) for source in rt.records.sources()]
+
+
+@router.api_route("/{source_id}/download", methods=["GET", "HEAD"], response_class=Response,
+                  responses=binary_responses("application/octet-stream"))
+def download_source(rt: RuntimeDep, request: Request, source: SourceDep) -> Response:
+    storage, key = rt.stores.locate(source.ref)
+    stat = storage.stat(key)
+    disposition = f"attachment; filename*=UTF-8''{quote(source.filename)}"
+    return ranged_response(request, storage, key, size=stat.size, etag=stat.etag,
+                           last_modified=stat.last_modified, content_type=source.content_type,
+                           headers={"Content-Disposition": disposition})
+
+
+@router.delete("/{source_id}", status_code=204, response_class=Response, responses=errors(404, 503))
+def delete_source(rt: RuntimeDep, source: SourceDep) -> Response:
+    rt.sources.delete(source)
+    return Response(status_code=204)

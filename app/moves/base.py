@@ -1,0 +1,60 @@
+"""What every move shares: the records and both stores, a plan, and a handler for each of its actions."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Mapping
+
+from app.episodes import Episodes
+from app.moves.plan import Action, Plan, Report
+from app.moves.runner import Handler, Subscriber, run
+from app.records import Episode
+from app.storage import InvalidReferenceError, Location, ObjectStat, Storage, StorageError
+
+
+class Move(abc.ABC):
+    def __init__(self, episodes: Episodes) -> None:
+        if episodes.remote is None:
+            raise StorageError("moving audio needs S3 settings (S3_BUCKET_NAME and both AWS keys)")
+        self.episodes, self.records, self.local = episodes, episodes.records, episodes.local
+        self.remote: Storage = episodes.remote
+
+    @abc.abstractmethod
+    def plan(self) -> Plan:
+        """What is left to do, decided from the records, the data folder and at most one S3 listing."""
+
+    @abc.abstractmethod
+    def handlers(self, plan: Plan) -> Mapping[Action, Handler]:
+        """The function that carries out each action this move plans."""
+
+    def run(self, plan: Plan, concurrency: int, on_done: Subscriber = lambda _: None) -> Report:
+        return run(plan, self.handlers(plan), concurrency, on_done)
+
+    def located(self, plan: Plan) -> Iterator[tuple[Episode, Location]]:
+        """Every episode with where its audio is; what cannot be located goes to the plan's problems."""
+        for episode in self.records.episodes():
+            try:
+                location = self.episodes.stores.where(episode.audio_ref)
+            except InvalidReferenceError as error:
+                plan.problems.append(f"episode {episode.id}: {error}")
+                continue
+            if location.is_s3 and not self.remote.holds(location.bucket or ""):
+                plan.problems.append(f"episode {episode.id}: {episode.audio_ref} is in another bucket")
+                continue
+            yield episode, location
+
+    def remote_listing(self, prefix: str) -> dict[str, ObjectStat]:
+        """Everything under ``prefix`` in one paginated listing: size and ETag per key."""
+        return {stat.key: stat for stat in self.remote.list(prefix)}
+
+    def remote_stat(self, key: str) -> ObjectStat | None:
+        try:
+            return self.remote.stat(key)
+        except FileNotFoundError:
+            return None
+
+    def local_matches(self, key: str, episode: Episode) -> bool:
+        if not self.local.exists(key):
+            return False
+        digest = self.local.digest(key)
+        return digest.size == episode.size and digest.sha256_hex == episode.sha256

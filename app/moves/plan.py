@@ -1,0 +1,67 @@
+"""What a move will do (``Plan``: typed items, problems) and what it did (``Report``). Data only."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from app.storage import ObjectStat
+
+
+class Action(StrEnum):
+    UPLOAD = "upload"  # a local file to S3, then the record switched to it
+    FINISH = "finish"  # the record is in S3 already: let go of the local copy
+    ORPHAN = "orphan"  # a local audio file no record knows: kept safe in S3 under episodes/_orphans/
+    DOWNLOAD = "download"  # an S3 object to the disk, then the record switched to it
+    RELINK = "relink"  # the bytes are in place already: only the record changes
+    DELETE = "delete"  # an S3 copy a killed run left behind after the record moved to the disk
+    COPY = "copy"  # an S3 object to its canonical key, then the record switched to it
+    CLEANUP = "cleanup"  # the superseded S3 key of an earlier copy
+
+
+@dataclass(frozen=True)
+class Item:
+    """One unit of work: ``action`` moves ``source`` to ``dest`` for an episode (or an orphan file)."""
+
+    action: Action
+    source: str
+    dest: str
+    size: int
+    episode_id: str | None = None
+
+    def describe(self) -> str:
+        return f"{self.action.value:8} {self.source} -> {self.dest} ({self.size} bytes)"
+
+
+@dataclass
+class Plan:
+    items: list[Item] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # what cannot be done, and why
+    listing: dict[str, ObjectStat] = field(default_factory=dict)  # S3 as the plan saw it (one listing)
+
+    @property
+    def bytes(self) -> int:
+        return sum(item.size for item in self.items)
+
+    def summary(self) -> str:
+        counts = Counter(item.action.value for item in self.items)
+        actions = ", ".join(f"{n} {action}" for action, n in sorted(counts.items())) or "nothing to do"
+        return f"{len(self.items)} items ({actions}), {self.bytes / 2**20:.1f} MiB"
+
+
+@dataclass
+class Report:
+    done: list[Item] = field(default_factory=list)
+    skipped: list[Item] = field(default_factory=list)  # already in place: nothing transferred
+    failed: list[tuple[Item, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def bytes(self) -> int:
+        return sum(item.size for item in self.done)
+
+    def summary(self) -> str:
+        rate = self.bytes / 2**20 / self.seconds if self.seconds else 0.0
+        return (f"{len(self.done)} moved, {len(self.skipped)} already in place, {len(self.failed)} failed, "
+                f"{self.bytes / 2**20:.1f} MiB in {self.seconds:.1f}s ({rate:.1f} MiB/s)")

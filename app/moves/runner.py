@@ -1,0 +1,33 @@
+"""Run a plan's items on a bounded pool; progress goes to a subscriber callback, never to a terminal."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
+from app.moves.plan import Action, Item, Plan, Report
+from app.storage import StorageError
+
+Handler = Callable[[Item], bool]  # True: already in place, nothing transferred
+Subscriber = Callable[[Item], None]  # called once per finished item, success or not
+
+
+def run(plan: Plan, handlers: Mapping[Action, Handler], concurrency: int,
+        on_done: Subscriber = lambda _: None) -> Report:
+    """Each item through the handler for its action; an expected failure is reported, a bug propagates."""
+    if concurrency < 1:
+        raise ValueError(f"--concurrency {concurrency}: must be at least 1")
+    report = Report()
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ephitup-move") as pool:
+        futures = {pool.submit(handlers[item.action], item): item for item in plan.items}
+        for future in as_completed(futures):
+            item = futures[future]
+            try:
+                (report.skipped if future.result() else report.done).append(item)
+            except (StorageError, OSError, KeyError, ValueError) as error:
+                report.failed.append((item, f"{type(error).__name__}: {error}"))
+            on_done(item)
+    report.seconds = time.monotonic() - started
+    return report

@@ -1,0 +1,99 @@
+"""``migrate to-s3``: every episode's audio from the disk to S3, plus audio files no record knows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+
+from app.episodes import AUDIO_TYPES, Episodes
+from app.moves.base import Move
+from app.moves.plan import Action, Item, Plan
+from app.moves.runner import Handler
+from app.records import Episode
+from app.storage import ChecksumMismatchError, StorageError, build_episode_asset_key
+from app.storage.checksums import digest_file
+from app.storage.references import sanitize_segment
+
+LOCAL_EPISODES = "podcasts/episodes/"
+ORPHAN_PREFIX = "episodes/_orphans/"
+
+
+def kept_copy_key(s3_key: str) -> str:
+    """Where the seed's layout kept an S3 episode's audio on the disk (what ``--keep-local`` leaves there)."""
+    name = PurePosixPath(s3_key).name
+    return f"{LOCAL_EPISODES}{PurePosixPath(name).stem}/audio/{name}"
+
+
+class ToS3(Move):
+    def __init__(self, episodes: Episodes, keep_local: bool = False) -> None:
+        super().__init__(episodes)
+        self.keep_local = keep_local
+
+    def plan(self) -> Plan:
+        plan = Plan()
+        referenced: set[str] = set()
+        for episode, location in self.located(plan):
+            if location.is_s3:
+                referenced.add(kept_copy_key(location.key))  # a kept copy is not an orphan
+                if episode.local_key:  # switched to S3, local copy not yet let go of
+                    referenced.add(episode.local_key)
+                    plan.items.append(Item(Action.FINISH, episode.local_key, location.key, 0, episode.id))
+                continue
+            referenced.add(location.key)
+            if not self.local.exists(location.key):
+                plan.problems.append(f"episode {episode.id}: {episode.audio_ref} is missing on disk")
+                continue
+            dest = build_episode_asset_key(episode.user_id, episode.id, PurePosixPath(location.key).name)
+            plan.items.append(Item(Action.UPLOAD, location.key, dest, episode.size, episode.id))
+        for stat in self.local.list(LOCAL_EPISODES):
+            if stat.key not in referenced and PurePosixPath(stat.key).suffix in set(AUDIO_TYPES.values()):
+                dest = ORPHAN_PREFIX + "/".join(
+                    sanitize_segment(part, "_", record_id=False)
+                    for part in PurePosixPath(stat.key[len(LOCAL_EPISODES):]).parts)
+                plan.items.append(Item(Action.ORPHAN, stat.key, dest, stat.size))
+        if plan.items:  # a rerun with nothing local left makes no S3 request at all
+            plan.listing = self.remote_listing("episodes/")
+        return plan
+
+    def handlers(self, plan: Plan) -> Mapping[Action, Handler]:
+        self.listing = plan.listing
+        return {Action.UPLOAD: self.upload, Action.ORPHAN: self.upload, Action.FINISH: self.finish}
+
+    def upload(self, item: Item) -> bool:
+        """Upload unless S3 already holds these very bytes (one HEAD, only for a key the listing shows)."""
+        record = self.records.episode(item.episode_id) if item.episode_id else None  # orphans have none
+        path = self.local.path(item.source)
+        sha256 = self._sha256(path, record)
+        held = self.listing.get(item.dest)
+        if held is not None and held.size == path.stat().st_size and self.remote.content_sha256(item.dest) == sha256:
+            etag, skipped = held.etag, True
+        else:
+            content_type = record.content_type if record else self.local.stat(item.source).content_type
+            etag = self.remote.save_file(item.dest, path, content_type or "application/octet-stream",
+                                         expected_sha256=sha256).etag
+            skipped = False
+        if record:
+            self.episodes.commit_remote(record, item.dest, etag, keep_local=self.keep_local)
+        return skipped
+
+    def finish(self, item: Item) -> bool:
+        episode = self.records.episode(item.episode_id)  # type: ignore[arg-type]
+        held = self.listing.get(item.dest)
+        if held is None or held.size != episode.size:
+            raise StorageError(f"s3 holds no full copy of {item.dest}: keeping {item.source}")
+        self.episodes.release_local_copy(episode, keep=self.keep_local)
+        return False
+
+    @staticmethod
+    def _sha256(path: Path, record: Episode | None) -> str:
+        """The record's SHA-256 when the file is as the record left it (size, not modified since): no hashing.
+
+        A file changed since is hashed, and refused when it no longer matches its record."""
+        info = path.stat()
+        if record is not None and info.st_size == record.size and info.st_mtime <= record.updated_at:
+            return record.sha256
+        sha256 = digest_file(path, etag=False).sha256_hex
+        if record is not None and sha256 != record.sha256:
+            raise ChecksumMismatchError(f"{path.name} has SHA-256 {sha256}, its record says {record.sha256}: "
+                                        "nothing was uploaded")
+        return sha256

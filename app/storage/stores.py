@@ -1,0 +1,36 @@
+"""The app's two stores side by side, and the one place that says which one a stored reference is in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.storage.base import Storage, StorageError
+from app.storage.local import LocalStorage
+from app.storage.references import Location, parse_reference
+
+
+class StorageNotConfiguredError(StorageError):
+    """A record points at S3, but this process runs without S3 (or with another bucket)."""
+
+
+@dataclass(frozen=True)
+class Stores:
+    """The data folder, always; an object store when S3 is on."""
+
+    local: LocalStorage
+    remote: Storage | None = None
+
+    def where(self, reference: str) -> Location:
+        """Parse a reference against the data folder (legacy absolute paths re-rooted)."""
+        return parse_reference(reference, self.local.root)
+
+    def locate(self, reference: str) -> tuple[Storage, str]:
+        """The backend and key a stored reference points at."""
+        location = self.where(reference)
+        if not location.is_s3:
+            return self.local, location.key
+        if self.remote is None or not self.remote.holds(location.bucket or ""):
+            raise StorageNotConfiguredError(
+                f"the data is in s3://{location.bucket}/ but this app has "
+                f"{'no S3 configured' if self.remote is None else self.remote.name}")
+        return self.remote, location.key

@@ -1,0 +1,42 @@
+"""Progress for long work, drawn here rather than by the workers: a bar on a terminal, lines otherwise."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import TextIO
+
+
+class Progress:
+    """Call ``advance(size)`` once per finished file, from any thread."""
+
+    def __init__(self, total_files: int, total_bytes: int, out: TextIO | None = None, interval: float = 2.0) -> None:
+        self.total_files, self.total_bytes, self.interval = total_files, total_bytes, interval
+        self.out = out or sys.stderr
+        self.files = self.bytes = 0
+        self.started = self.last = time.monotonic()
+        self.tty = self.out.isatty()
+        self.lock = threading.Lock()
+
+    def advance(self, size: int) -> None:
+        with self.lock:
+            self.files += 1
+            self.bytes += size
+            now = time.monotonic()
+            if self.tty or now - self.last >= self.interval or self.files == self.total_files:
+                self.last = now
+                self._show(now)
+
+    def _show(self, now: float) -> None:
+        rate = self.bytes / 2**20 / max(now - self.started, 1e-6)
+        text = (f"{self.files}/{self.total_files} files, {self.bytes / 2**20:.1f}/{self.total_bytes / 2**20:.1f} MiB, "
+                f"{rate:.1f} MiB/s")
+        if self.tty:
+            filled = int(30 * self.files / max(self.total_files, 1))
+            self.out.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {text}")
+            if self.files == self.total_files:
+                self.out.write("\n")
+        else:
+            self.out.write(f"progress: {text}\n")
+        self.out.flush()
