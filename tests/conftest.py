@@ -4,36 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import boto3
 import pytest
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
-REGION = "us-east-2"
-BUCKET = "ephitup-test-media"
-ACCOUNT = "123456789012"  # moto's default account
-
-
-def s3_env(data_folder: Path, **overrides: str) -> dict[str, str]:
-    env = {
-        "DATA_FOLDER": str(data_folder),
-        "STORAGE_MODE": "s3",
-        "S3_BUCKET_NAME": BUCKET,
-        "S3_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "S3_CONNECT_TIMEOUT": "2",
-        "S3_READ_TIMEOUT": "10",
-        "S3_MAX_ATTEMPTS": "3",
-    }
-    env.update(overrides)
-    return env
-
-
-def create_bucket(client, name: str = BUCKET) -> None:  # type: ignore[no-untyped-def]
-    client.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+from tests.support.aws import REGION, create_bucket
 
 
 @pytest.fixture(autouse=True)

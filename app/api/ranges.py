@@ -9,6 +9,7 @@ a malformed header is a 400, an unsatisfiable one a 416 with ``Content-Range: by
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -54,7 +55,11 @@ class ByteRange:
 
 
 def parse_range(header: str, size: int) -> ByteRange | None:
-    """One ``bytes=`` range clipped to ``size``; ``None`` (serve it all) for a multi-range request."""
+    """One ``bytes=`` range clipped to ``size``; ``None`` (serve it all) for a multi-range request.
+
+    Positions are ASCII digits only (``str.isdigit`` also accepts ``²``, which ``int`` refuses); one too
+    long to be a real position counts as past any object's end rather than being converted.
+    """
     unit, _, specs = header.partition("=")
     if unit.strip().lower() != "bytes" or not specs.strip():
         raise MalformedRangeError(header)
@@ -62,21 +67,30 @@ def parse_range(header: str, size: int) -> ByteRange | None:
     if len(parts) > 1:
         return None  # RFC 9110 lets a server answer a multi-range request with the whole
     first, dash, last = parts[0].partition("-")
-    if not dash or not (first.isdigit() or first == "") or not (last.isdigit() or last == ""):
+    if not dash or not all(part == "" or _POSITION.fullmatch(part) for part in (first, last)):
         raise MalformedRangeError(header)
     if first == "":
         if last == "":
             raise MalformedRangeError(header)
-        suffix = int(last)
+        suffix = _position(last)
         if suffix == 0 or size == 0:
             raise RangeNotSatisfiableError(header)
         return ByteRange(max(0, size - suffix), size - 1)
-    start = int(first)
-    if last and int(last) < start:
+    start = _position(first)
+    if last and _position(last) < start:
         raise MalformedRangeError(header)
     if start >= size:
         raise RangeNotSatisfiableError(header)
-    return ByteRange(start, min(int(last), size - 1) if last else size - 1)
+    return ByteRange(start, min(_position(last), size - 1) if last else size - 1)
+
+
+_POSITION = re.compile(r"[0-9]+")
+_BEYOND_ANY_OBJECT = 10**19  # more than 2**63: no object is that large
+
+
+def _position(digits: str) -> int:
+    significant = digits.lstrip("0") or "0"
+    return int(significant) if len(significant) < 19 else _BEYOND_ANY_OBJECT
 
 
 def ranged_response(

@@ -24,8 +24,8 @@ from app.settings import Settings
 from app.storage import StorageAccessDeniedError
 from app.storage.s3 import S3Storage
 from infra import policies
-from tests.conftest import REGION, create_bucket
-from tests.pulumi_harness import run_program
+from tests.support.aws import REGION, create_bucket
+from tests.support.pulumi import run_program
 
 
 @contextmanager

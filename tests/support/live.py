@@ -1,7 +1,8 @@
-"""Real HTTP for tests: the app under uvicorn on 127.0.0.1 (ephemeral port), moto servers to stop."""
+"""Real HTTP for tests: the app under uvicorn on 127.0.0.1 (ephemeral port), and waiting for things."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -9,7 +10,6 @@ from pathlib import Path
 
 import httpx
 import uvicorn
-from moto.server import ThreadedMotoServer
 
 from app.main import create_app
 from app.settings import Settings
@@ -20,8 +20,7 @@ class LiveApp:
 
     def __init__(self, env: dict[str, str]) -> None:
         self.app = create_app(Settings.from_env(env))
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=0,
-                                log_level="warning", lifespan="on")
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -38,22 +37,25 @@ class LiveApp:
         self.thread.join(timeout=30)
 
 
-class StoppableMoto:
-    """A moto server that can be stopped and started again on the same port (state survives)."""
+def played(env: dict[str, str], mode: str) -> dict[str, bytes]:
+    """Every episode's audio as the app serves it in ``mode``: {episode id: bytes}."""
+    with LiveApp({**env, "STORAGE_MODE": mode}) as client:
+        return {e["id"]: client.get(e["audio_url"]).content for e in client.get("/api/podcasts/episodes").json()}
 
-    def __init__(self) -> None:
-        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self.server.start()
-        self.port = self.server.get_host_and_port()[1]
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.bucket = ""
 
-    def stop(self) -> None:
-        self.server.stop()
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # type: ignore[no-any-return]
 
-    def start(self) -> None:
-        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-        self.server.start()
+
+def answers(client: httpx.Client, path: str = "/health") -> bool:
+    """Whether a server is up (any answer at all)."""
+    try:
+        client.get(path)
+        return True
+    except httpx.TransportError:
+        return False
 
 
 def wait_for(condition: Callable[[], object], what: str, timeout: float = 30.0) -> None:

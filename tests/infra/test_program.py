@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import typing
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
 from infra.environment import ConfigError, stack_keys
-from tests.pulumi_harness import ACCOUNT, FAKE_SECRET, run_program
+from tests.support.paths import ROOT
+from tests.support.pulumi import ACCOUNT, FAKE_SECRET, run_program
 
-ROOT = Path(__file__).parent.parent
 S3_ON = {"ephitup:s3Enabled": "true"}
 
 

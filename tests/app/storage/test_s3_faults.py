@@ -18,8 +18,8 @@ from app.settings import Settings
 from app.storage import ChecksumMismatchError, StorageAccessDeniedError, StorageUnavailableError
 from app.storage.checksums import digest_stream
 from app.storage.s3 import S3Storage, check_signed_payload
-from tests.conftest import REGION, s3_env
-from tests.s3_faults import fail_first
+from tests.support.aws import REGION, s3_env
+from tests.support.faults import fail_first
 
 
 def server_storage(tmp_path: Path, endpoint: str, bucket: str, **overrides: str) -> S3Storage:

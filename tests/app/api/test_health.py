@@ -9,7 +9,7 @@ import uvicorn
 
 from app.main import create_app
 from app.settings import Settings, SettingsError
-from tests.live import LiveApp
+from tests.support.live import LiveApp
 
 
 def test_half_set_s3_under_auto_runs_local_and_says_what_is_missing(tmp_path: Path) -> None:

@@ -21,11 +21,10 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import make_server
 
 from scripts.cli import main
-from tests.conftest import REGION, create_bucket, s3_env
-from tests.live import wait_for
+from tests.support.aws import REGION, create_bucket, s3_env
+from tests.support.live import free_port, wait_for
+from tests.support.paths import FIXTURES, ROOT
 
-ROOT = Path(__file__).parent.parent
-FIXTURES = Path(__file__).parent / "fixtures"
 LIMITED_KEY = "limited-key"  # credentials whose policy lacks s3:DeleteObject
 DENIED = b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
 
@@ -101,14 +100,6 @@ def test_verify_without_s3_is_a_usage_error(tmp_path: Path, monkeypatch, capsys)
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     assert main(["verify"]) == 2
     assert "S3 is not configured: S3_BUCKET_NAME, AWS_ACCESS_KEY_ID not set" in capsys.readouterr().err
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize("stack,mode", [("prod", "s3"), ("dev", "local")])

@@ -1,8 +1,9 @@
-"""Run the Pulumi program under ``pulumi.runtime.set_mocks``, as Pulumi documents for unit tests.
+"""Run the Pulumi program under Pulumi's public unit-test API, as Pulumi documents it.
 
-Each run gets a fresh event loop and its own config. A recording monitor keeps every resource
-registration (type, name, parent, protect, retain-on-delete, secret outputs) and every invoke, which
-``MockResourceArgs`` alone does not show.
+``pulumi.runtime.set_mocks`` answers resource registrations and invokes; ``@pulumi.runtime.test`` runs
+the program and waits for its outputs; a stack transformation (``register_stack_transformation``)
+sees every resource with its options (parent, protect, retain-on-delete, secret outputs), which
+``MockResourceArgs`` alone does not carry. Each run starts from fresh options and config.
 """
 
 from __future__ import annotations
@@ -13,9 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-from pulumi.runtime.mocks import MockMonitor
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
 from infra.program import define, read_environment
 
@@ -29,19 +27,21 @@ FAKE_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # AWS's documentation 
 class Registration:
     type: str
     name: str
-    parent: str
+    parent: str  # "type::name" of the parent resource
     protect: bool
     retain_on_delete: bool
     secret_outputs: list[str]
-    inputs: dict[str, Any] = field(default_factory=dict)
 
 
 class Mocks(pulumi.runtime.Mocks):
+    """Cloud-assigned values for the resources the program reads back (names, ARNs, the key's secret)."""
+
     def __init__(self) -> None:
         self.inputs: dict[str, dict[str, Any]] = {}
         self.invokes: list[str] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.inputs[args.name] = args.inputs
         state = dict(args.inputs)
         if args.typ == "aws:s3/bucket:Bucket":
             name = args.inputs.get("bucket") or f"{args.inputs['bucketPrefix']}20261124abcdef"
@@ -52,10 +52,7 @@ class Mocks(pulumi.runtime.Mocks):
         elif args.typ == "aws:iam/user:User":
             state.update(arn=f"arn:aws:iam::{ACCOUNT}:user{args.inputs['path']}{args.inputs['name']}")
         elif args.typ == "aws:iam/accessKey:AccessKey":
-            state.update(secret=FAKE_SECRET)
-            self.inputs[args.name] = args.inputs
-            return FAKE_KEY_ID, state
-        self.inputs[args.name] = args.inputs
+            return FAKE_KEY_ID, {**state, "secret": FAKE_SECRET}
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
@@ -65,26 +62,13 @@ class Mocks(pulumi.runtime.Mocks):
         return {}
 
 
-class RecordingMonitor(MockMonitor):
-    def __init__(self, mocks: Mocks) -> None:
-        super().__init__(mocks)
-        self.registrations: list[Registration] = []
-
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method's name)
-        self.registrations.append(Registration(
-            request.type, request.name, request.parent, request.protect, request.retainOnDelete,
-            list(request.additionalSecretOutputs),
-        ))
-        return super().RegisterResource(request)
-
-
 @dataclass
 class ProgramRun:
     outputs: dict[str, Any]
     secret_outputs: set[str]
     registrations: list[Registration]
     invokes: list[str]
-    inputs: dict[str, dict[str, Any]]
+    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def resources(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]
@@ -100,17 +84,34 @@ class ProgramRun:
 def run_program(stack: str, config: dict[str, Any]) -> ProgramRun:
     """Run the program for ``stack`` with ``config`` (``{"ephitup:s3Enabled": "true", ...}``)."""
     asyncio.set_event_loop(asyncio.new_event_loop())
-    pulumi.runtime.settings.reset_options(project="ephitup", stack=stack)  # a new root stack per run
-    pulumi.runtime.config.set_all_config({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()})
+    pulumi.runtime.reset_options(project="ephitup", stack=stack)  # a new root stack per run
+    pulumi.runtime.set_all_config({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()})
     mocks = Mocks()
-    monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project="ephitup", stack=stack, preview=False, monitor=monitor)
-    outputs: dict[str, Any] = {}
-    _sync_await(run_pulumi_func(lambda: outputs.update(define(read_environment()))))
-    resolved, secret = {}, set()
+    pulumi.runtime.set_mocks(mocks, project="ephitup", stack=stack, preview=False)
+    run = ProgramRun({}, set(), [], mocks.invokes, mocks.inputs)
+    names: dict[int, str] = {id(pulumi.runtime.get_root_resource()): "pulumi:pulumi:Stack::ephitup-" + stack}
+    run.registrations.append(Registration("pulumi:pulumi:Stack", f"ephitup-{stack}", "", False, False, []))
+
+    def record(args: pulumi.ResourceTransformationArgs) -> None:
+        names[id(args.resource)] = f"{args.type_}::{args.name}"
+        opts = args.opts
+        run.registrations.append(Registration(
+            args.type_, args.name, names.get(id(opts.parent), "") if opts.parent else "", bool(opts.protect),
+            bool(opts.retain_on_delete), list(opts.additional_secret_outputs or [])))
+
+    pulumi.runtime.register_stack_transformation(record)
+
+    @pulumi.runtime.test
+    def program() -> Any:
+        return _resolved(define(read_environment()), run)
+
+    program()
+    return run
+
+
+async def _resolved(outputs: dict[str, Any], run: ProgramRun) -> None:
     for name, value in outputs.items():
         output = pulumi.Output.from_input(value)
-        resolved[name] = _sync_await(output.future())
-        if _sync_await(output.is_secret()):
-            secret.add(name)
-    return ProgramRun(resolved, secret, monitor.registrations, mocks.invokes, mocks.inputs)
+        run.outputs[name] = await output.future()
+        if await output.is_secret():
+            run.secret_outputs.add(name)

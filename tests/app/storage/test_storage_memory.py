@@ -10,7 +10,8 @@ from pathlib import Path
 
 from app.settings import Settings
 from app.storage.s3 import S3Storage
-from tests.conftest import s3_env
+from tests.support.aws import s3_env
+from tests.support.paths import ROOT
 
 SIZE = 200 * 1024 * 1024
 LIMIT_KIB = 32 * 1024
@@ -28,9 +29,9 @@ def test_streaming_200_mb_grows_peak_rss_by_less_than_32_mb(tmp_path: Path, moto
     S3Storage(Settings.from_env(env)).save_file("episodes/u/e/big.mp3", source, "audio/mpeg")
 
     result = subprocess.run(
-        [sys.executable, "-m", "tests.stream_probe", "episodes/u/e/big.mp3"],
+        [sys.executable, "-m", "tests.support.stream_probe", "episodes/u/e/big.mp3"],
         env={**os.environ, **env}, capture_output=True, text=True, timeout=300, check=True,
-        cwd=Path(__file__).parent.parent,
+        cwd=ROOT,
     )
     figures = json.loads(result.stdout)
     growth = figures["after_kib"] - figures["before_kib"]

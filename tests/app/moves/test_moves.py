@@ -17,9 +17,9 @@ from app.settings import Settings
 from app.storage import LocalStorage
 from app.storage.s3 import S3Storage
 from scripts.cli import main
-from tests.conftest import ACCOUNT, BUCKET, REGION, create_bucket, s3_env
-from tests.live import LiveApp, files_under
-from tests.migration_data import add_orphan, build_local_episodes
+from tests.support.aws import ACCOUNT, BUCKET, REGION, create_bucket, s3_env
+from tests.support.data import add_orphan, build_local_episodes
+from tests.support.live import files_under, played
 
 
 @pytest.fixture
@@ -56,11 +56,6 @@ def snapshot(env: dict[str, str]):  # type: ignore[no-untyped-def]
     return files_under(Path(env["DATA_FOLDER"])), records(env), bucket_state(env)
 
 
-def played_through_the_app(env: dict[str, str], mode: str) -> dict[str, bytes]:
-    with LiveApp({**env, "STORAGE_MODE": mode}) as client:
-        return {e["id"]: client.get(e["audio_url"]).content for e in client.get("/api/podcasts/episodes").json()}
-
-
 def test_dry_run_changes_nothing(env, audio, capsys) -> None:
     before = snapshot(env)
     assert main(["migrate", "to-s3", "--dry-run"]) == 0
@@ -79,7 +74,7 @@ def test_to_s3_moves_every_episode_then_a_rerun_does_nothing(env, audio, capsys,
     assert {e.audio_ref.split("/", 3)[3] for e in stored} | {"episodes/_orphans/lost_show/audio/lost_show.mp3"} == keys
     local = files_under(Path(env["DATA_FOLDER"]))
     assert list(local) == ["podcasts/episodes/lost show/audio/lost show.mp3"]  # the orphan stays, reported
-    assert played_through_the_app(env, "s3") == audio
+    assert played(env, "s3") == audio
 
     heads = []
     monkeypatch.setattr(S3Storage, "stat", lambda self, key: heads.append(key))
@@ -118,7 +113,7 @@ def test_to_local_brings_everything_back(env, audio, capsys) -> None:
     assert all(not e.audio_ref.startswith("s3://") and e.audio_ref.startswith("podcasts/episodes/")
                for e in records(env))
     assert list(bucket_state(env)) == ["episodes/_orphans/lost_show/audio/lost_show.mp3"]
-    assert played_through_the_app(env, "local") == audio
+    assert played(env, "local") == audio
     assert main(["migrate", "to-local"]) == 0  # rerun: nothing left
     assert "plan: 0 items" in capsys.readouterr().out
 
@@ -170,7 +165,7 @@ def test_fix_keys_repairs_legacy_keys_and_paths(env, audio, capsys) -> None:
     assert fixed[second.id] == fixed[third.id].replace(third.id, second.id) == \
         f"podcasts/episodes/{second.id}/audio/{second.id}.mp3"
     assert main(["fix-keys"]) == 0 and "plan: 0 items" in capsys.readouterr().out
-    assert played_through_the_app(env, "s3") == audio
+    assert played(env, "s3") == audio
 
 
 def test_fix_keys_points_access_point_references_at_the_bucket(aws, tmp_path: Path) -> None:
@@ -211,4 +206,4 @@ def test_fix_keys_rerun_deletes_the_old_key_a_killed_run_left(env, audio, capsys
     assert "plan: 1 items (1 cleanup)" in capsys.readouterr().out
     assert old_key not in bucket_state(env)
     assert [e.superseded_ref for e in records(env)] == [None] * len(audio)
-    assert played_through_the_app(env, "s3") == audio
+    assert played(env, "s3") == audio

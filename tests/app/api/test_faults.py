@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -16,8 +15,9 @@ import pytest
 
 import app.episodes
 from app.records import Records
-from tests.conftest import REGION, create_bucket, s3_env
-from tests.live import LiveApp, StoppableMoto, wait_for
+from tests.support.aws import REGION, StoppableMoto, create_bucket, s3_env
+from tests.support.live import LiveApp, answers, free_port, wait_for
+from tests.support.paths import ROOT
 
 AUDIO = os.urandom(200_000)
 
@@ -110,19 +110,16 @@ def test_failure_between_upload_and_commit_loses_nothing(env: dict, moto: Stoppa
         assert client.get(f"/api/podcasts/episodes/{episode_id}/audio").content == AUDIO
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]  # type: ignore[no-any-return]
-
-
 def test_process_killed_between_upload_and_commit_loses_nothing(env: dict, moto: StoppableMoto) -> None:
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "tests.crash_app", str(port)],
-                               env={**os.environ, **env}, cwd=Path(__file__).parent.parent)
+    # The third commit of an upload (the first two episodes go through) kills the app before it runs.
+    kill_before_third_commit = [sys.executable, "-m", "tests.support.kill_at", "before",
+                                "app.records:Records.mark_stored", "3", "--", "serve", "--port", str(port)]
+    process = subprocess.Popen(kill_before_third_commit,
+                               env={**os.environ, **env}, cwd=ROOT)
     try:
         crashing = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
-        wait_for(lambda: _answers(crashing), "the crashing app to start")
+        wait_for(lambda: answers(crashing), "the crashing app to start")
         before = [post_episode(crashing, f"ok-{n}").json() for n in range(2)]
         with pytest.raises(httpx.TransportError):
             post_episode(crashing, "crash-here")
@@ -141,9 +138,3 @@ def test_process_killed_between_upload_and_commit_loses_nothing(env: dict, moto:
         assert local_mp3s(env) == []
         assert {e["id"] for e in before} < {e["id"] for e in episodes}
 
-
-def _answers(client: httpx.Client) -> bool:
-    try:
-        return client.get("/health").status_code == 200
-    except httpx.TransportError:
-        return False

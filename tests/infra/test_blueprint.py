@@ -14,9 +14,8 @@ import yaml
 from app.contract import contract_document
 from infra.blueprint import RenderError, check_blueprint, load_stack, render, schema_errors, services_of
 from scripts.cli import main
+from tests.support.paths import FIXTURES, GOLDEN, ROOT
 
-ROOT = Path(__file__).parent.parent
-FIXTURES, GOLDEN = Path(__file__).parent / "fixtures", Path(__file__).parent / "golden"
 SCHEMA_FILE = ROOT.parent / "shared" / "schemas" / "render-blueprint.schema.json"
 OUTPUTS = json.loads((FIXTURES / "prod.outputs.json").read_text())
 SHOWN = json.loads((FIXTURES / "prod.outputs.show-secrets.json").read_text())

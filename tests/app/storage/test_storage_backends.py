@@ -12,7 +12,7 @@ import pytest
 from app.settings import Settings
 from app.storage import LocalStorage, ObjectNotFoundError, Storage
 from app.storage.s3 import S3Storage
-from tests.conftest import ACCOUNT, BUCKET, REGION, s3_env
+from tests.support.aws import ACCOUNT, BUCKET, REGION, s3_env
 
 MiB = 1024 * 1024
 PART = 5 * MiB  # S3's smallest multipart part

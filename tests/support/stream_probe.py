@@ -1,6 +1,6 @@
 """Child process for the memory test: stream one object through ``open_range`` and report peak RSS.
 
-Run as ``python -m tests.stream_probe KEY`` with the S3 environment set. Prints JSON.
+Run as ``python -m tests.support.stream_probe KEY`` with the S3 environment set. Prints JSON.
 """
 
 from __future__ import annotations

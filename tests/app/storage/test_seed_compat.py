@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.storage import seed_compat
-from tests.conftest import BUCKET, s3_env
+from tests.support.aws import BUCKET, s3_env
 
 
 def test_seed_upload_presign_delete_round_trip(bucket, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from infra import policies
 from infra.policy_pack import rules
-from tests.pulumi_harness import run_program
+from tests.support.pulumi import run_program
 
 
 def resource(type_: str, name: str, props: dict[str, Any], deps: list[Any] | None = None) -> SimpleNamespace:

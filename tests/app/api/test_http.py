@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import s3_env
-from tests.live import LiveApp
+from tests.support.aws import s3_env
+from tests.support.live import LiveApp
 
 AUDIO = os.urandom(300_000)
 SIZE = len(AUDIO)

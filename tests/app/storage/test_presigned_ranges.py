@@ -11,7 +11,7 @@ import pytest
 
 from app.settings import Settings
 from app.storage.s3 import S3Storage
-from tests.conftest import s3_env
+from tests.support.aws import s3_env
 
 DATA = os.urandom(50_000)
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 import app.api.sources
-from tests.live import LiveApp, files_under
+from tests.support.live import LiveApp, files_under
 
 TOKEN = "s3cr3t-token-value"
 

@@ -1,0 +1,1 @@
+"""Helpers the tests import (fixtures live in ``tests/conftest.py``): one of each."""
