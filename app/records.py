@@ -120,6 +120,13 @@ class Records:
     def close(self) -> None:
         self._db.close()
 
+    def _one(self, kind: type, table: str, record_id: str) -> Any:
+        """The record with this id; ``KeyError`` when there is none."""
+        rows = self._query(f"SELECT * FROM {table} WHERE id = ?", (record_id,))
+        if not rows:
+            raise KeyError(record_id)
+        return _row(kind, rows[0])
+
     # -- episodes ---------------------------------------------------------------------------------
 
     def add_episode(self, *, id: str, name: str, user_id: str | None, audio_ref: str, local_key: str | None,
@@ -179,10 +186,7 @@ class Records:
         return _row(Episode, rows[0])
 
     def episode(self, episode_id: str) -> Episode:
-        rows = self._query("SELECT * FROM episodes WHERE id = ?", (episode_id,))
-        if not rows:
-            raise KeyError(episode_id)
-        return _row(Episode, rows[0])
+        return self._one(Episode, "episodes", episode_id)  # type: ignore[no-any-return]
 
     def episodes(self) -> list[Episode]:
         return self._episodes("1")
@@ -214,10 +218,7 @@ class Records:
         return source
 
     def source(self, source_id: str) -> Source:
-        rows = self._query("SELECT * FROM sources WHERE id = ?", (source_id,))
-        if not rows:
-            raise KeyError(source_id)
-        return _row(Source, rows[0])
+        return self._one(Source, "sources", source_id)  # type: ignore[no-any-return]
 
     def sources(self) -> list[Source]:
         return [_row(Source, row) for row in self._query("SELECT * FROM sources ORDER BY created_at")]

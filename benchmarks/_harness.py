@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import socket
@@ -13,6 +14,9 @@ from pathlib import Path
 
 import boto3
 import httpx
+
+from app.runtime import Runtime
+from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-2"
@@ -74,6 +78,13 @@ def app_server(env: dict[str, str]) -> tuple[Process, str]:
     server = Process(argv, {**CREDENTIALS, **env}, lambda: httpx.get(f"{base}/health").status_code == 200,
                      "app")
     return server, base
+
+
+def local_episodes(data: Path, count: int, size: int) -> None:
+    """``count`` episodes of ``size`` random bytes on the disk, records and files, through the app's finalize."""
+    with Runtime.open(Settings.from_env({"DATA_FOLDER": str(data), "STORAGE_MODE": "local"})) as runtime:
+        for n in range(count):
+            runtime.episodes.create(f"Episode {n}", f"user{n % 3}", io.BytesIO(os.urandom(size)), "audio/mpeg")
 
 
 def median(values: list[float]) -> float:

@@ -16,8 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks._harness import CREDENTIALS, REGION, ROOT, moto_server, s3_client
-from tests.migration_data import build_local_episodes
+from benchmarks._harness import CREDENTIALS, REGION, ROOT, local_episodes, moto_server, s3_client
 
 EPISODES, SIZE = 200, 2 * 1024 * 1024
 ROUNDS = 5
@@ -58,7 +57,7 @@ def main() -> int:
     runs: dict[str, list[float]] = {"sync": [], "sync rerun": [], "migrate": [], "migrate rerun": []}
     try:
         pristine = work / "pristine"
-        build_local_episodes(pristine, EPISODES, SIZE)  # records + files, through the app's finalize
+        local_episodes(pristine, EPISODES, SIZE)
         for round_ in range(ROUNDS):
             # Each round has a fresh server, which both tools fill (each its own bucket and data copy): one
             # server for all rounds would hold every round's objects in memory and slow the later runs.

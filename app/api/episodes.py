@@ -31,17 +31,17 @@ def create_episode(
     if media_type not in AUDIO_TYPES:
         raise HTTPException(415, f"audio must be one of {', '.join(sorted(AUDIO_TYPES))}, not {media_type!r}")
     check_size(audio, rt.settings.max_upload_bytes)
-    return EpisodeOut.of(rt.episodes.create(name, user_id, audio.file, media_type))
+    return EpisodeOut.model_validate(rt.episodes.create(name, user_id, audio.file, media_type))
 
 
 @router.get("", response_model=list[EpisodeOut])
 def list_episodes(rt: RuntimeDep) -> list[EpisodeOut]:
-    return [EpisodeOut.of(episode) for episode in rt.records.episodes()]
+    return [EpisodeOut.model_validate(episode) for episode in rt.records.episodes()]
 
 
 @router.get("/{episode_id}", response_model=EpisodeOut, responses=errors(404))
 def get_episode(episode: EpisodeDep) -> EpisodeOut:
-    return EpisodeOut.of(episode)
+    return EpisodeOut.model_validate(episode)
 
 
 @router.delete("/{episode_id}", status_code=204, response_class=Response, responses=errors(404, 503))
@@ -50,9 +50,13 @@ def delete_episode(rt: RuntimeDep, episode: EpisodeDep) -> Response:
     return Response(status_code=204)
 
 
-@router.api_route("/{episode_id}/audio", methods=["GET", "HEAD"], response_class=Response,
-                  responses={**binary_responses("audio/mpeg"), 307: {"description": "redirect delivery: a presigned "
-                                                                                    "URL, valid five minutes"}})
+AUDIO_RESPONSES = {**binary_responses("audio/mpeg"),
+                   307: {"description": "redirect delivery: a presigned URL, valid five minutes"}}
+
+
+@router.head("/{episode_id}/audio", response_class=Response, responses=AUDIO_RESPONSES,
+             operation_id="episode_audio_headers")
+@router.get("/{episode_id}/audio", response_class=Response, responses=AUDIO_RESPONSES, operation_id="episode_audio")
 def episode_audio(rt: RuntimeDep, request: Request, episode: EpisodeDep) -> Response:
     """The audio from wherever it lives: ranges proxied, or a 307 to a presigned URL."""
     storage, key = rt.stores.locate(episode.audio_ref)

@@ -5,45 +5,42 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, computed_field
 
-from app.records import Episode, EpisodeState, Source
+from app.records import EpisodeState
 
 
-class EpisodeOut(BaseModel):
+def link(template: str) -> Any:
+    """A URL computed from the record's id, shown in responses and in the OpenAPI schema."""
+    return computed_field(return_type=str)(property(lambda self: template.format(id=self.id)))
+
+
+class StoredFileOut(BaseModel):
+    """What episodes and sources share; built from their records with ``model_validate(record)``."""
+
+    model_config = ConfigDict(from_attributes=True)
     id: str
+    content_type: str
+    size: int
+    created_at: float
+
+
+class EpisodeOut(StoredFileOut):
     name: str
     user_id: str | None
     state: EpisodeState
     audio_ref: str
-    size: int
     sha256: str
-    content_type: str
     last_error: str | None
-    created_at: float
     updated_at: float
-    audio_url: str
 
-    @classmethod
-    def of(cls, episode: Episode) -> EpisodeOut:
-        return cls(id=episode.id, name=episode.name, user_id=episode.user_id, state=episode.state,
-                   audio_ref=episode.audio_ref, size=episode.size, sha256=episode.sha256,
-                   content_type=episode.content_type, last_error=episode.last_error, created_at=episode.created_at,
-                   updated_at=episode.updated_at, audio_url=f"/api/podcasts/episodes/{episode.id}/audio")
+    audio_url = link("/api/podcasts/episodes/{id}/audio")
 
 
-class SourceOut(BaseModel):
-    id: str
+class SourceOut(StoredFileOut):
     filename: str
-    content_type: str
-    size: int
-    created_at: float
-    download_url: str
 
-    @classmethod
-    def of(cls, source: Source) -> SourceOut:
-        return cls(id=source.id, filename=source.filename, content_type=source.content_type, size=source.size,
-                   created_at=source.created_at, download_url=f"/api/sources/{source.id}/download")
+    download_url = link("/api/sources/{id}/download")
 
 
 class ProblemOut(BaseModel):

@@ -25,16 +25,18 @@ def create_source(rt: RuntimeDep, file: Annotated[UploadFile, File(description="
         source = rt.sources.create(file.file, file.filename, media_type_of(file) or "application/octet-stream")
     except NotAMediaTypeError as error:
         raise HTTPException(415, str(error)) from None
-    return SourceOut.of(source)
+    return SourceOut.model_validate(source)
 
 
 @router.get("", response_model=list[SourceOut])
 def list_sources(rt: RuntimeDep) -> list[SourceOut]:
-    return [SourceOut.of(source) for source in rt.records.sources()]
+    return [SourceOut.model_validate(source) for source in rt.records.sources()]
 
 
-@router.api_route("/{source_id}/download", methods=["GET", "HEAD"], response_class=Response,
-                  responses=binary_responses("application/octet-stream"))
+@router.head("/{source_id}/download", response_class=Response, responses=binary_responses("application/octet-stream"),
+             operation_id="download_source_headers")
+@router.get("/{source_id}/download", response_class=Response, responses=binary_responses("application/octet-stream"),
+            operation_id="download_source")
 def download_source(rt: RuntimeDep, request: Request, source: SourceDep) -> Response:
     storage, key = rt.stores.locate(source.ref)
     stat = storage.stat(key)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import io
-import re
 import shutil
 import tempfile
 import threading
@@ -19,85 +18,19 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
-from botocore.exceptions import ConnectionError as BotoConnectionError
-from pydantic import SecretStr
+from botocore.exceptions import BotoCoreError, ClientError
 
 from app.settings import MAX_PRESIGN_SECONDS, Settings
 from app.storage.base import (
     CHUNK_SIZE,
     ChecksumMismatchError,
-    ObjectNotFoundError,
     ObjectStat,
     Storage,
-    StorageAccessDeniedError,
     StorageError,
-    StorageUnavailableError,
 )
 from app.storage.checksums import PART_SIZE, FileDigest, Readable, digest_stream
 from app.storage.references import safe_key
-
-_NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
-_DENIED = {"403", "AccessDenied", "Forbidden", "AllAccessDisabled", "InvalidAccessKeyId",
-           "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken"}
-_UNAVAILABLE = {"500", "502", "503", "504", "SlowDown", "ServiceUnavailable", "InternalError",
-                "RequestTimeout", "RequestTimeTooSkewed"}
-
-
-def make_client(settings: Settings) -> Any:
-    """An S3 client with the region always set, SigV4, standard retries and bounded timeouts.
-
-    botocore is imported here, on first use: commands that end up not touching S3 never pay for it. boto3
-    is not needed (its session adds resources, and s3transfer at import, that nothing here uses): credentials
-    left unset fall back to botocore's default chain, as boto3's would.
-    """
-    from botocore.config import Config
-    from botocore.session import Session
-
-    config = Config(
-        region_name=settings.region,
-        signature_version="s3v4",
-        retries={"mode": "standard", "max_attempts": settings.max_attempts},
-        connect_timeout=settings.connect_timeout,
-        read_timeout=settings.read_timeout,
-        # Emulators and S3-compatible stores rarely resolve virtual-hosted bucket names.
-        s3={"addressing_style": "path" if settings.endpoint_url else "auto"},
-    )
-    client = Session().create_client(
-        "s3", region_name=settings.region, endpoint_url=settings.endpoint_url, config=config,
-        aws_access_key_id=_revealed(settings.access_key_id),
-        aws_secret_access_key=_revealed(settings.secret_access_key),
-        aws_session_token=_revealed(settings.session_token),
-    )
-    client.meta.events.register("before-send.s3.PutObject", check_signed_payload)
-    return client
-
-
-def _revealed(secret: SecretStr | None) -> str | None:
-    return None if secret is None else secret.get_secret_value()
-
-
-def check_signed_payload(request: Any, **_: Any) -> None:
-    """Over plain http botocore signs the SHA-256 of the very body it sends: it must be the declared checksum.
-
-    An upload that declares its record's SHA-256 relies on this instead of hashing the same bytes twice, so
-    a body that was not hashed (``UNSIGNED-PAYLOAD``) is refused as well. Over https the caller hashed.
-    """
-    declared = _header(request, "x-amz-checksum-sha256")
-    if declared is None or request.url.startswith("https://"):
-        return
-    signed = _header(request, "X-Amz-Content-SHA256") or ""
-    if not re.fullmatch(r"[0-9a-f]{64}", signed):  # UNSIGNED-PAYLOAD and the like
-        raise ChecksumMismatchError(f"the body about to be sent over http was not hashed ({signed or 'no hash'}), "
-                                    "so it cannot be held to its declared checksum: nothing was uploaded")
-    if base64.b64encode(bytes.fromhex(signed)).decode() != declared:
-        raise ChecksumMismatchError(f"the body about to be sent has SHA-256 {signed}, not the declared "
-                                    f"{base64.b64decode(declared).hex()}: nothing was uploaded")
-
-
-def _header(request: Any, name: str) -> str | None:
-    value = request.headers.get(name)
-    return value.decode() if isinstance(value, bytes) else value
+from app.storage.s3_client import make_client, translate
 
 
 class S3Storage(Storage):
@@ -287,30 +220,8 @@ class S3Storage(Storage):
 
     @contextmanager
     def _errors(self, action: str, key: str) -> Iterator[None]:
-        """Translate botocore errors (a multipart upload's too: s3transfer raises them as they came) into the
-        storage errors of ``app.storage.base``."""
+        """Botocore errors (a multipart upload's too: s3transfer raises them as they came) as storage errors."""
         try:
             yield
         except (ClientError, BotoCoreError) as error:
-            raise self._translate(error, action, key) from error
-
-    def _translate(self, error: BaseException, action: str, key: str) -> StorageError:
-
-        where = f"s3://{self.target}/{key}"
-        if isinstance(error, ClientError):
-            code = str(error.response.get("Error", {}).get("Code", ""))
-            status = str(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
-            if code in _NOT_FOUND:
-                return ObjectNotFoundError(f"{where} does not exist")
-            if code in _DENIED or status == "403":
-                return StorageAccessDeniedError(
-                    f"S3 denied access to {where} ({code}): the credentials likely lack {action}"
-                )
-            if code in _UNAVAILABLE or status.startswith("5"):
-                return StorageUnavailableError(f"S3 is unavailable for {where} ({code})")
-            if code == "NoSuchBucket":
-                return StorageError(f"bucket {self.target!r} does not exist: check S3_BUCKET_NAME")
-            return StorageError(f"S3 refused {action} on {where}: {code}")
-        if isinstance(error, (BotoConnectionError, HTTPClientError)):
-            return StorageUnavailableError(f"S3 is unreachable for {where}: {error}")
-        return StorageError(f"S3 failed {action} on {where}: {error}")
+            raise translate(error, action, f"s3://{self.target}/{key}", self.target) from error

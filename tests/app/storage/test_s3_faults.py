@@ -17,7 +17,8 @@ import app.storage.s3
 from app.settings import Settings
 from app.storage import ChecksumMismatchError, StorageAccessDeniedError, StorageUnavailableError
 from app.storage.checksums import digest_stream
-from app.storage.s3 import S3Storage, check_signed_payload
+from app.storage.s3 import S3Storage
+from app.storage.s3_client import check_signed_payload
 from tests.support.aws import REGION, s3_env
 from tests.support.faults import fail_first
 
