@@ -92,7 +92,7 @@ class ToS3(Move):
         info = path.stat()
         if record is not None and info.st_size == record.size and info.st_mtime <= record.updated_at:
             return record.sha256
-        sha256 = digest_file(path, etag=False).sha256_hex
+        sha256 = digest_file(path).sha256_hex
         if record is not None and sha256 != record.sha256:
             raise ChecksumMismatchError(f"{path.name} has SHA-256 {sha256}, its record says {record.sha256}: "
                                         "nothing was uploaded")

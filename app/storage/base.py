@@ -110,18 +110,9 @@ class Storage(abc.ABC):
             return False
         return True
 
-    def move(self, source_key: str, dest_key: str) -> ObjectStat:
-        """Copy, then delete the source: the object exists at every instant."""
-        stat = self.copy(source_key, dest_key)
-        self.delete(source_key)
-        return stat
-
     def digest(self, key: str) -> FileDigest:
         """Size and checksums of a stored object, read through the interface."""
         return digest_stream(ChunkReader(self.open_range(key, chunk_size=PART_SIZE)))
-
-    def read_bytes(self, key: str) -> bytes:
-        return b"".join(self.open_range(key))
 
     def presign(self, key: str, expires_in: int = 3600) -> str:
         raise NotImplementedError(f"{self.kind} storage cannot presign URLs")

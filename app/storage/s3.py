@@ -94,10 +94,10 @@ class S3Storage(Storage):
             if expected_sha256 is not None and self._signs_payloads:
                 digest = FileDigest.single_put(len(head), expected_sha256)  # checked by check_signed_payload
             else:
-                digest = digest_stream(io.BytesIO(head), self.part_size, etag=False)
+                digest = digest_stream(io.BytesIO(head), self.part_size)
         else:
             source.seek(0)
-            digest = digest_stream(source, self.part_size, etag=False)
+            digest = digest_stream(source, self.part_size)
             source.seek(0)
             body = source
         if expected_sha256 is not None and digest.sha256_hex != expected_sha256:

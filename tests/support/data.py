@@ -8,7 +8,7 @@ from pathlib import Path
 
 from app.runtime import Runtime
 from app.settings import Settings
-from app.storage import LocalStorage
+from app.storage import LocalStorage, Storage
 
 
 def build_local_episodes(data_folder: Path, count: int, size: int, users: int = 3) -> dict[str, bytes]:
@@ -28,3 +28,8 @@ def add_orphan(data_folder: Path, name: str, data: bytes) -> str:
     key = f"podcasts/episodes/{name}/audio/{name}.mp3"
     LocalStorage(data_folder).save_stream(key, io.BytesIO(data), "audio/mpeg")
     return key
+
+
+def read_all(storage: Storage, key: str) -> bytes:
+    """A stored object's whole content, through the storage interface."""
+    return b"".join(storage.open_range(key))

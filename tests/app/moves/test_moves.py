@@ -10,6 +10,7 @@ import boto3
 import pytest
 
 import app.moves.to_local
+import app.moves.to_s3
 from app.moves import Action, FixKeys, ToS3
 from app.records import Records
 from app.runtime import Runtime
@@ -18,7 +19,7 @@ from app.storage import LocalStorage
 from app.storage.s3 import S3Storage
 from scripts.cli import main
 from tests.support.aws import ACCOUNT, BUCKET, REGION, create_bucket, s3_env
-from tests.support.data import add_orphan, build_local_episodes
+from tests.support.data import add_orphan, build_local_episodes, read_all
 from tests.support.live import files_under, played
 
 
@@ -76,12 +77,12 @@ def test_to_s3_moves_every_episode_then_a_rerun_does_nothing(env, audio, capsys,
     assert list(local) == ["podcasts/episodes/lost show/audio/lost show.mp3"]  # the orphan stays, reported
     assert played(env, "s3") == audio
 
-    heads = []
-    monkeypatch.setattr(S3Storage, "stat", lambda self, key: heads.append(key))
+    heads = counted(monkeypatch, S3Storage, "_head")
     before = snapshot(env)
     assert main(["migrate", "to-s3"]) == 0
     assert "done: 0 moved, 1 already in place, 0 failed" in capsys.readouterr().out  # the orphan, by listing
-    assert snapshot(env) == before and heads == []  # no HEAD per file: one listing
+    assert snapshot(env) == before  # no HEAD per episode: one listing, and one HEAD for the one key it shows
+    assert heads == [("episodes/_orphans/lost_show/audio/lost_show.mp3",)]
 
 
 def test_a_local_file_unlike_its_record_is_neither_uploaded_nor_switched(env, audio, capsys) -> None:
@@ -101,6 +102,41 @@ def test_keep_local_keeps_the_local_copies(env, audio) -> None:
     assert main(["migrate", "to-s3", "--keep-local"]) == 0
     assert len(files_under(Path(env["DATA_FOLDER"]))) == 7
     assert all(e.audio_ref.startswith("s3://") for e in records(env))
+
+
+def test_a_keep_local_rerun_uploads_nothing_and_makes_no_orphan(env, audio, capsys, monkeypatch) -> None:
+    assert main(["migrate", "to-s3", "--keep-local"]) == 0
+    capsys.readouterr()
+    puts = counted(monkeypatch, S3Storage, "save_file")
+    before = snapshot(env)
+    assert main(["migrate", "to-s3", "--keep-local"]) == 0
+    assert "plan: 1 items (1 orphan)" in capsys.readouterr().out  # the one file no record knows, as before
+    assert puts == [] and snapshot(env) == before
+    assert not [key for key in bucket_state(env) if key.startswith("episodes/_orphans/Show")]
+
+
+def test_a_file_changed_after_its_record_is_found_without_hashing_the_others(env, audio, capsys,
+                                                                            monkeypatch) -> None:
+    data = Path(env["DATA_FOLDER"])
+    changed = sorted((data / "podcasts" / "episodes").glob("Show_*/audio/*.mp3"))[2]
+    changed.write_bytes(changed.read_bytes()[::-1])  # same size, rewritten after its record
+    hashed = counted(monkeypatch, app.moves.to_s3, "digest_file")
+    assert main(["migrate", "to-s3"]) == 1
+    assert f"{changed.name} has SHA-256" in capsys.readouterr().out
+    assert sorted(Path(call[0]).name for call in hashed) == sorted([changed.name, "lost show.mp3"])  # + the orphan
+
+
+def counted(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> list[tuple]:
+    """Record the positional arguments of every call to ``owner.name`` (methods: without self)."""
+    calls: list[tuple] = []
+    original = getattr(owner, name)
+
+    def spy(*args: object, **kwargs: object) -> object:
+        calls.append(args[1:2] if isinstance(owner, type) else args[:1])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, spy)
+    return calls
 
 
 def test_to_local_brings_everything_back(env, audio, capsys) -> None:
@@ -187,7 +223,7 @@ def test_fix_keys_points_access_point_references_at_the_bucket(aws, tmp_path: Pa
         assert [item.action for item in plan.items] == [Action.RELINK, Action.RELINK]
         assert not fix_keys.run(plan, concurrency=2).failed
         assert all(e.audio_ref.startswith(f"s3://{BUCKET}/episodes/") for e in db.episodes())
-        assert {e.id: fix_keys.remote.read_bytes(e.audio_ref.split("/", 3)[3]) for e in db.episodes()} == audio
+        assert {e.id: read_all(fix_keys.remote, e.audio_ref.split("/", 3)[3]) for e in db.episodes()} == audio
 
 
 def test_fix_keys_rerun_deletes_the_old_key_a_killed_run_left(env, audio, capsys) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.storage import InvalidReferenceError, LocalStorage
+from tests.support.data import read_all
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def test_traversal_is_refused(storage: LocalStorage, key: str) -> None:
 def test_symlinked_directory_pointing_out_is_refused(storage: LocalStorage, tmp_path: Path) -> None:
     (storage.root / "uploads" / "escape").symlink_to(tmp_path / "outside")
     with pytest.raises(InvalidReferenceError):
-        storage.read_bytes("uploads/escape/secret.txt")
+        read_all(storage, "uploads/escape/secret.txt")
     with pytest.raises(InvalidReferenceError):
         storage.save_stream("uploads/escape/new.txt", io.BytesIO(b"x"), "text/plain")
     assert not (tmp_path / "outside" / "new.txt").exists()
@@ -41,13 +42,13 @@ def test_symlinked_directory_pointing_out_is_refused(storage: LocalStorage, tmp_
 def test_symlinked_file_pointing_out_is_refused(storage: LocalStorage, tmp_path: Path) -> None:
     (storage.root / "uploads" / "link.txt").symlink_to(tmp_path / "outside" / "secret.txt")
     with pytest.raises(InvalidReferenceError):
-        storage.read_bytes("uploads/link.txt")
+        read_all(storage, "uploads/link.txt")
 
 
 def test_a_symlink_inside_the_root_is_fine(storage: LocalStorage) -> None:
     storage.save_stream("uploads/real.txt", io.BytesIO(b"ok"), "text/plain")
     (storage.root / "uploads" / "alias.txt").symlink_to(storage.root / "uploads" / "real.txt")
-    assert storage.read_bytes("uploads/alias.txt") == b"ok"
+    assert read_all(storage, "uploads/alias.txt") == b"ok"
 
 
 def test_old_partial_writes_are_removed_and_recent_ones_kept(storage: LocalStorage) -> None:
@@ -59,4 +60,4 @@ def test_old_partial_writes_are_removed_and_recent_ones_kept(storage: LocalStora
     os.utime(old, (hour_ago, hour_ago))
     storage.save_stream("uploads/kept.pdf", io.BytesIO(b"whole"), "application/pdf")
     assert storage.remove_partials() == ("uploads/.a.pdf.x1.part",)
-    assert recent.exists() and not old.exists() and storage.read_bytes("uploads/kept.pdf") == b"whole"
+    assert recent.exists() and not old.exists() and read_all(storage, "uploads/kept.pdf") == b"whole"
