@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from app.records import Episode, Records
+from app.records import Episode, RecordNotFoundError, Records
 from app.storage import InvalidReferenceError, StorageError, build_episode_asset_key
 from app.storage.checksums import Readable
 from app.storage.stores import Stores
@@ -30,7 +30,13 @@ AUDIO_TYPES = {
 }
 RETRY_BASE_SECONDS = 5.0
 RETRY_MAX_SECONDS = 15 * 60.0
+LOCAL_EPISODES = "podcasts/episodes/"
+APP_FOLDER = re.compile(r"-(?P<id>[0-9a-f]{8})$")  # what episode_folder() appends
 FINALIZE_LEASE_SECONDS = 300.0  # a new record is the API's to finalize; the reconciler waits this long
+
+
+class EpisodeDeletedError(Exception):
+    """The episode was deleted while it was being finalized; nothing of it is left."""
 
 
 def episode_folder(name: str, episode_id: str) -> str:
@@ -72,23 +78,42 @@ class Episodes:
         return self.finalize(episode) if self.remote else episode
 
     def finalize(self, episode: Episode) -> Episode:
-        """Upload a pending episode; on any failure keep it pending, playable from disk, and retry later."""
+        """Upload a pending episode; on any failure keep it pending, playable from disk, and retry later.
+
+        A delete that comes while the upload runs wins: the record is gone, so the upload's object and
+        the local copy are removed here and ``EpisodeDeletedError`` tells the caller.
+        """
         assert self.remote is not None and episode.local_key is not None
         key = build_episode_asset_key(episode.user_id, episode.id, PurePosixPath(episode.local_key).name)
         try:
-            if self.local.exists(episode.local_key):
-                stat = self.remote.save_file(key, self.local.path(episode.local_key), episode.content_type,
-                                             expected_sha256=episode.sha256)
-            else:  # only S3 can still hold it (the local copy went after an upload that was not recorded)
-                stat = self.remote.stat(key)
-                if stat.size != episode.size:
-                    raise StorageError(f"local copy {episode.local_key} is gone and S3 holds no full copy")
-            return self.commit_remote(episode, key, stat.etag)
-        except Exception as error:
-            self._retry_later(episode, error)
-            if isinstance(error, StorageError):
-                return self.records.episode(episode.id)
-            raise
+            try:
+                if self.local.exists(episode.local_key):
+                    stat = self.remote.save_file(key, self.local.path(episode.local_key), episode.content_type,
+                                                 expected_sha256=episode.sha256)
+                else:  # only S3 can still hold it (the local copy went after an upload that was not recorded)
+                    stat = self.remote.stat(key)
+                    if stat.size != episode.size:
+                        raise StorageError(f"local copy {episode.local_key} is gone and S3 holds no full copy")
+                return self.commit_remote(episode, key, stat.etag)
+            except RecordNotFoundError:
+                raise
+            except Exception as error:
+                self._retry_later(episode, error)
+                if isinstance(error, StorageError):
+                    return self.records.episode(episode.id)
+                raise
+        except RecordNotFoundError:
+            self._discard(episode, key)
+            raise EpisodeDeletedError(f"episode {episode.id} was deleted while it was being stored") from None
+
+    def _discard(self, episode: Episode, key: str) -> None:
+        """What a finalize that lost the race with a delete leaves: its object, and the local copy."""
+        assert self.remote is not None
+        for storage, stored in ((self.remote, key), (self.local, episode.local_key)):
+            try:
+                storage.delete(stored)  # type: ignore[arg-type]
+            except StorageError as error:
+                log.warning("episode %s was deleted; its copy %s is left: %s", episode.id, stored, error)
 
     def commit_remote(self, episode: Episode, key: str, etag: str, keep_local: bool = False) -> Episode:
         """Point the record at a verified S3 object, and only then let go of the local copy."""
@@ -118,6 +143,24 @@ class Episodes:
             episode = self.records.forget_local_copy(episode.id)
         return episode
 
+    def remove_unrecorded_audio(self) -> list[str]:
+        """Audio files this app wrote whose record never came: a crash between writing and recording.
+
+        Only files in the app's own layout (``<slug>-<id8>/audio/<slug>-<id8>.<ext>``) whose id no record
+        starts with: the request that wrote one never answered, so nobody was told it was stored. Other
+        files (the seed's, orphans ``migrate to-s3`` keeps) are left alone.
+        """
+        known = {episode.id[:8] for episode in self.records.episodes()}
+        removed = []
+        for stat in self.local.list(LOCAL_EPISODES):
+            parts = PurePosixPath(stat.key).parts
+            mine = len(parts) == 5 and parts[3] == "audio" and PurePosixPath(parts[4]).stem == parts[2]
+            match = APP_FOLDER.search(parts[2]) if mine else None
+            if match and match["id"] not in known:
+                self.local.delete(stat.key)
+                removed.append(stat.key)
+        return removed
+
     def delete(self, episode: Episode) -> None:
         """Forget the record first: a crash then leaves an orphan file, never a dangling record."""
         self.records.delete_episode(episode.id)
@@ -136,7 +179,10 @@ class Episodes:
         now = self.clock()
         due = self.records.pending_uploads() if force else self.records.due_uploads(now)
         for episode in due:
-            episode = self.finalize(episode)
+            try:
+                episode = self.finalize(episode)
+            except EpisodeDeletedError:
+                continue
             (report.uploaded if episode.state == "stored" else report.still_pending).append(episode.id)
         for episode in self.records.stored_with_local_copies():  # a crash came between commit and delete
             storage, key = self.stores.locate(episode.audio_ref)
@@ -146,6 +192,9 @@ class Episodes:
                 log.warning("episode %s keeps its local copy for now: %s", episode.id, error)
                 continue
             if held:
-                self.release_local_copy(episode)
+                try:
+                    self.release_local_copy(episode)
+                except RecordNotFoundError:  # deleted meanwhile: the delete removed the copy
+                    continue
                 report.local_copies_removed.append(episode.id)
         return report

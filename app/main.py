@@ -14,6 +14,7 @@ from app.api import episodes, health, sources
 from app.api.deps import require_token
 from app.api.limits import UploadLimit
 from app.api.models import errors
+from app.episodes import EpisodeDeletedError
 from app.runtime import Runtime
 from app.settings import Settings
 from app.storage import StorageAccessDeniedError, StorageUnavailableError
@@ -53,6 +54,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def misconfigured(_: Request, error: Exception) -> JSONResponse:
         log.error("storage misconfigured: %s", error)
         return JSONResponse({"detail": f"storage misconfigured: {error}"}, 503)
+
+    @app.exception_handler(EpisodeDeletedError)
+    async def deleted_meanwhile(_: Request, error: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, 409)
 
     @app.exception_handler(FileNotFoundError)
     async def vanished(_: Request, error: Exception) -> JSONResponse:

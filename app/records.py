@@ -55,6 +55,10 @@ SCHEMA_STEPS: tuple[str, ...] = (
 )
 
 
+class RecordNotFoundError(KeyError):
+    """No record with that id: never created, or deleted (perhaps while another thread worked on it)."""
+
+
 @dataclass(frozen=True)
 class Episode:
     id: str
@@ -124,7 +128,7 @@ class Records:
         """The record with this id; ``KeyError`` when there is none."""
         rows = self._query(f"SELECT * FROM {table} WHERE id = ?", (record_id,))
         if not rows:
-            raise KeyError(record_id)
+            raise RecordNotFoundError(record_id)
         return _row(kind, rows[0])
 
     # -- episodes ---------------------------------------------------------------------------------
@@ -182,7 +186,7 @@ class Records:
                 if not durable:
                     db.execute("PRAGMA synchronous=FULL")
         if not rows:
-            raise KeyError(episode_id)
+            raise RecordNotFoundError(episode_id)
         return _row(Episode, rows[0])
 
     def episode(self, episode_id: str) -> Episode:

@@ -82,6 +82,8 @@ class Runtime:
                 f"DATA_FOLDER={settings.data_folder} is not a mounted disk: on Render, files there "
                 "vanish on the next deploy. Mount the service's disk at this path (render.yaml: disk.mountPath)."
             )))
+        for key in runtime.episodes.remove_unrecorded_audio():
+            log.info("removed audio a crash left before its record was written: %s", key)
         for problem in runtime.startup_problems:
             log.warning("%s: %s", problem.severity, problem.message)
         log.info("storage mode: %s (data folder %s)", runtime.decision.mode, settings.data_folder)

@@ -19,7 +19,7 @@ REDIRECT_SECONDS = 300  # presigned audio URLs live five minutes
 router = APIRouter(prefix="/podcasts/episodes", tags=["episodes"])
 
 
-@router.post("", status_code=201, response_model=EpisodeOut, responses=errors(413, 415, 503))
+@router.post("", status_code=201, response_model=EpisodeOut, responses=errors(409, 413, 415, 503))
 def create_episode(
     rt: RuntimeDep,
     name: Annotated[str, Form(min_length=1, max_length=200)],

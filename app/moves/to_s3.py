@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
-from app.episodes import AUDIO_TYPES, Episodes
+from app.episodes import AUDIO_TYPES, LOCAL_EPISODES, Episodes
 from app.moves.base import Move
 from app.moves.plan import Action, Item, Plan
 from app.moves.runner import Handler
@@ -14,7 +14,6 @@ from app.storage import ChecksumMismatchError, StorageError, build_episode_asset
 from app.storage.checksums import digest_file
 from app.storage.references import sanitize_segment
 
-LOCAL_EPISODES = "podcasts/episodes/"
 ORPHAN_PREFIX = "episodes/_orphans/"
 
 
