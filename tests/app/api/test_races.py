@@ -105,7 +105,8 @@ def test_audio_a_crash_left_before_its_record_is_removed_at_start(tmp_path: Path
         kept = client.post("/api/podcasts/episodes", data={"name": "kept"},
                            files={"audio": ("a.mp3", AUDIO, "audio/mpeg")}).json()
         with pytest.raises(httpx.TransportError):  # killed between writing the file and recording it
-            client.post("/api/podcasts/episodes", data={"name": "lost"}, files={"audio": ("b.mp3", AUDIO, "audio/mpeg")})
+            client.post("/api/podcasts/episodes", data={"name": "lost"},
+                        files={"audio": ("b.mp3", AUDIO, "audio/mpeg")})
         assert process.wait(30) == -9
     finally:
         process.kill()
