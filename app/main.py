@@ -7,11 +7,11 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request, Security
 from fastapi.responses import JSONResponse
 
 from app.api import episodes, health, sources
-from app.api.deps import require_token
+from app.api.access import TokenGate, bearer
 from app.api.limits import UploadLimit
 from app.api.models import errors
 from app.episodes import EpisodeDeletedError
@@ -40,9 +40,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="ephitup", lifespan=lifespan)
     app.add_middleware(UploadLimit, limit=lambda: app.state.runtime.settings.max_upload_bytes)
+    app.add_middleware(TokenGate, token=lambda: app.state.runtime.settings.app_token)  # outermost: runs first
     app.include_router(health.router)
     for router in (episodes.router, sources.router):
-        app.include_router(router, prefix="/api", dependencies=[Depends(require_token)], responses=errors(401))
+        app.include_router(router, prefix="/api", dependencies=[Security(bearer)], responses=errors(401))
 
     @app.exception_handler(StorageUnavailableError)
     async def unavailable(_: Request, error: Exception) -> JSONResponse:

@@ -1,8 +1,7 @@
-"""Named dependencies: the runtime, the bearer token, and the records a path names (404 when absent)."""
+"""Named dependencies: the runtime, and the records a path names (404 when absent)."""
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
@@ -19,17 +18,6 @@ def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-
-
-def require_token(request: Request, rt: RuntimeDep) -> None:
-    """When ``APP_TOKEN`` is set, every ``/api`` call must carry it as a bearer token."""
-    expected = rt.settings.app_token
-    if expected is None:
-        return
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
-        raise HTTPException(401, "missing or wrong bearer token (Authorization: Bearer <APP_TOKEN>)",
-                            headers={"WWW-Authenticate": "Bearer"})
 
 
 def _found(lookup: Callable[[str], T], what: str, record_id: str) -> T:

@@ -8,11 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
+from app.api.access import audio_link
 from app.api.deps import EpisodeDep, RuntimeDep
 from app.api.limits import check_size, media_type_of
 from app.api.models import EpisodeOut, errors
 from app.api.ranges import binary_responses, ranged_response
 from app.episodes import AUDIO_TYPES
+from app.records import Episode
+from app.runtime import Runtime
 
 REDIRECT_SECONDS = 300  # presigned audio URLs live five minutes
 
@@ -31,17 +34,21 @@ def create_episode(
     if media_type not in AUDIO_TYPES:
         raise HTTPException(415, f"audio must be one of {', '.join(sorted(AUDIO_TYPES))}, not {media_type!r}")
     check_size(audio, rt.settings.max_upload_bytes)
-    return EpisodeOut.model_validate(rt.episodes.create(name, user_id, audio.file, media_type))
+    return _out(rt, rt.episodes.create(name, user_id, audio.file, media_type))
 
 
 @router.get("", response_model=list[EpisodeOut])
 def list_episodes(rt: RuntimeDep) -> list[EpisodeOut]:
-    return [EpisodeOut.model_validate(episode) for episode in rt.records.episodes()]
+    return [_out(rt, episode) for episode in rt.records.episodes()]
 
 
 @router.get("/{episode_id}", response_model=EpisodeOut, responses=errors(404))
-def get_episode(episode: EpisodeDep) -> EpisodeOut:
-    return EpisodeOut.model_validate(episode)
+def get_episode(rt: RuntimeDep, episode: EpisodeDep) -> EpisodeOut:
+    return _out(rt, episode)
+
+
+def _out(rt: Runtime, episode: Episode) -> EpisodeOut:
+    return EpisodeOut.of(episode, audio_link(episode.id, rt.settings.app_token))
 
 
 @router.delete("/{episode_id}", status_code=204, response_class=Response, responses=errors(404, 503))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from http import HTTPStatus
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
-from app.records import EpisodeState
+from app.records import Episode, EpisodeState
 
 
 def link(template: str) -> Any:
@@ -33,8 +34,11 @@ class EpisodeOut(StoredFileOut):
     sha256: str
     last_error: str | None
     updated_at: float
+    audio_url: str  # signed, and short-lived, when the API needs a token: an <audio> element can play it
 
-    audio_url = link("/api/podcasts/episodes/{id}/audio")
+    @classmethod
+    def of(cls, episode: Episode, audio_url: str) -> EpisodeOut:
+        return cls.model_validate({**asdict(episode), "audio_url": audio_url})
 
 
 class SourceOut(StoredFileOut):
