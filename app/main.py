@@ -14,6 +14,7 @@ from app.api import episodes, health, sources
 from app.api.access import TokenGate, bearer
 from app.api.limits import UploadLimit
 from app.api.models import errors
+from app.api.offload import Offload
 from app.episodes import EpisodeDeletedError
 from app.runtime import Runtime
 from app.settings import Settings
@@ -29,7 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime.start(settings or Settings.from_env())
-        app.state.runtime = runtime
+        app.state.runtime, app.state.offload = runtime, Offload()
         reconciler = asyncio.create_task(runtime.reconcile_forever())
         try:
             yield

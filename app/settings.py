@@ -75,11 +75,13 @@ class Settings(BaseSettings):
     app_token: SecretStr | None = env("APP_TOKEN", None, "when set, /api/* requires 'Authorization: Bearer "
                                       "<token>'", blueprint="generate")
     max_upload_mb: int = env("MAX_UPLOAD_MB", 200, "largest accepted upload, enforced while streaming", ge=1)
-    connect_timeout: float = env("S3_CONNECT_TIMEOUT", 5.0, "seconds to wait for a connection to S3", ge=0.1)
-    read_timeout: float = env("S3_READ_TIMEOUT", 30.0, "seconds to wait for S3 to answer", ge=0.1)
-    max_attempts: int = env("S3_MAX_ATTEMPTS", 5, "attempts per S3 call (standard retry mode)", ge=1)
+    connect_timeout: float = env("S3_CONNECT_TIMEOUT", 3.0, "seconds to wait for a connection to S3", s3_only=True,
+                                  ge=0.1)
+    read_timeout: float = env("S3_READ_TIMEOUT", 10.0, "seconds to wait for S3 to answer", s3_only=True, ge=0.1)
+    max_attempts: int = env("S3_MAX_ATTEMPTS", 3, "attempts per S3 call (standard retry mode); with the timeouts, "
+                            "what one request can wait on a hung S3", s3_only=True, ge=1)
     reconcile_interval: float = env("RECONCILE_INTERVAL_SECONDS", 30.0, "how often pending uploads are retried",
-                                    ge=0.05)
+                                    s3_only=True, ge=0.05)
     on_render: Annotated[bool, BeforeValidator(lambda value: str(value).lower() == "true")] = env(
         "RENDER", False, "set by Render on its hosts: the data folder must then be the disk", blueprint="platform")
 

@@ -12,10 +12,12 @@ from app.api.access import audio_link
 from app.api.deps import EpisodeDep, RuntimeDep
 from app.api.limits import check_size, media_type_of
 from app.api.models import EpisodeOut, errors
+from app.api.offload import OffloadDep
 from app.api.ranges import binary_responses, ranged_response
 from app.episodes import AUDIO_TYPES
 from app.records import Episode
 from app.runtime import Runtime
+from app.storage import Storage
 
 REDIRECT_SECONDS = 300  # presigned audio URLs live five minutes
 
@@ -23,8 +25,9 @@ router = APIRouter(prefix="/podcasts/episodes", tags=["episodes"])
 
 
 @router.post("", status_code=201, response_model=EpisodeOut, responses=errors(409, 413, 415, 503))
-def create_episode(
+async def create_episode(
     rt: RuntimeDep,
+    offload: OffloadDep,
     name: Annotated[str, Form(min_length=1, max_length=200)],
     audio: Annotated[UploadFile, File(description="the finished episode audio")],
     user_id: Annotated[str | None, Form(max_length=200)] = None,
@@ -34,7 +37,8 @@ def create_episode(
     if media_type not in AUDIO_TYPES:
         raise HTTPException(415, f"audio must be one of {', '.join(sorted(AUDIO_TYPES))}, not {media_type!r}")
     check_size(audio, rt.settings.max_upload_bytes)
-    return _out(rt, rt.episodes.create(name, user_id, audio.file, media_type))
+    episode = await offload.run(rt.stores.remote, rt.episodes.create, name, user_id, audio.file, media_type)
+    return _out(rt, episode)
 
 
 @router.get("", response_model=list[EpisodeOut])
@@ -52,8 +56,8 @@ def _out(rt: Runtime, episode: Episode) -> EpisodeOut:
 
 
 @router.delete("/{episode_id}", status_code=204, response_class=Response, responses=errors(404, 503))
-def delete_episode(rt: RuntimeDep, episode: EpisodeDep) -> Response:
-    rt.episodes.delete(episode)
+async def delete_episode(rt: RuntimeDep, offload: OffloadDep, episode: EpisodeDep) -> Response:
+    await offload.run(rt.stores.remote, rt.episodes.delete, episode)
     return Response(status_code=204)
 
 
@@ -64,9 +68,13 @@ AUDIO_RESPONSES = {**binary_responses("audio/mpeg"),
 @router.head("/{episode_id}/audio", response_class=Response, responses=AUDIO_RESPONSES,
              operation_id="episode_audio_headers")
 @router.get("/{episode_id}/audio", response_class=Response, responses=AUDIO_RESPONSES, operation_id="episode_audio")
-def episode_audio(rt: RuntimeDep, request: Request, episode: EpisodeDep) -> Response:
+async def episode_audio(rt: RuntimeDep, offload: OffloadDep, request: Request, episode: EpisodeDep) -> Response:
     """The audio from wherever it lives: ranges proxied, or a 307 to a presigned URL."""
     storage, key = rt.stores.locate(episode.audio_ref)
+    return await offload.run(storage, _audio, rt, request, episode, storage, key)
+
+
+def _audio(rt: Runtime, request: Request, episode: Episode, storage: Storage, key: str) -> Response:
     remote = storage is rt.stores.remote
     if remote and rt.settings.audio_delivery == "redirect":
         return RedirectResponse(storage.presign(key, REDIRECT_SECONDS), status_code=307,

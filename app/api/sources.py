@@ -11,18 +11,23 @@ from fastapi.responses import Response
 from app.api.deps import RuntimeDep, SourceDep
 from app.api.limits import check_size, media_type_of
 from app.api.models import SourceOut, errors
+from app.api.offload import OffloadDep
 from app.api.ranges import binary_responses, ranged_response
+from app.records import Source
 from app.sources import NotAMediaTypeError
+from app.storage import Storage
 
 router = APIRouter(prefix="/sources", tags=["sources"])
 
 
 @router.post("", status_code=201, response_model=SourceOut, responses=errors(413, 415, 503))
-def create_source(rt: RuntimeDep, file: Annotated[UploadFile, File(description="a source document")]) -> SourceOut:
+async def create_source(rt: RuntimeDep, offload: OffloadDep,
+                        file: Annotated[UploadFile, File(description="a source document")]) -> SourceOut:
     """Store an uploaded source on the disk (sources stay local, as in the seed)."""
     check_size(file, rt.settings.max_upload_bytes)
+    media_type = media_type_of(file) or "application/octet-stream"
     try:
-        source = rt.sources.create(file.file, file.filename, media_type_of(file) or "application/octet-stream")
+        source = await offload.run(rt.stores.local, rt.sources.create, file.file, file.filename, media_type)
     except NotAMediaTypeError as error:
         raise HTTPException(415, str(error)) from None
     return SourceOut.model_validate(source)
@@ -37,8 +42,12 @@ def list_sources(rt: RuntimeDep) -> list[SourceOut]:
              operation_id="download_source_headers")
 @router.get("/{source_id}/download", response_class=Response, responses=binary_responses("application/octet-stream"),
             operation_id="download_source")
-def download_source(rt: RuntimeDep, request: Request, source: SourceDep) -> Response:
+async def download_source(rt: RuntimeDep, offload: OffloadDep, request: Request, source: SourceDep) -> Response:
     storage, key = rt.stores.locate(source.ref)
+    return await offload.run(storage, _download, request, source, storage, key)
+
+
+def _download(request: Request, source: Source, storage: Storage, key: str) -> Response:
     stat = storage.stat(key)
     disposition = f"attachment; filename*=UTF-8''{quote(source.filename)}"
     return ranged_response(request, storage, key, size=stat.size, etag=stat.etag,
@@ -47,6 +56,6 @@ def download_source(rt: RuntimeDep, request: Request, source: SourceDep) -> Resp
 
 
 @router.delete("/{source_id}", status_code=204, response_class=Response, responses=errors(404, 503))
-def delete_source(rt: RuntimeDep, source: SourceDep) -> Response:
-    rt.sources.delete(source)
+async def delete_source(rt: RuntimeDep, offload: OffloadDep, source: SourceDep) -> Response:
+    await offload.run(rt.stores.local, rt.sources.delete, source)
     return Response(status_code=204)

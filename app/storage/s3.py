@@ -27,10 +27,14 @@ from app.storage.base import (
     ObjectStat,
     Storage,
     StorageError,
+    StorageUnavailableError,
 )
+from app.storage.breaker import Breaker
 from app.storage.checksums import PART_SIZE, FileDigest, Readable, digest_stream
 from app.storage.references import safe_key
 from app.storage.s3_client import make_client, translate
+
+BREAKER_SECONDS = 10.0
 
 
 class S3Storage(Storage):
@@ -47,6 +51,8 @@ class S3Storage(Storage):
         self._signs_payloads = (settings.endpoint_url or "").startswith("http://")
         self._client: Any = None
         self._lock = threading.Lock()
+        # S3 is not called again for a moment after it failed to answer: at most until the reconciler's next pass.
+        self.breaker = Breaker(cooldown=min(settings.reconcile_interval, BREAKER_SECONDS))
 
     @property
     def client(self) -> Any:
@@ -220,8 +226,14 @@ class S3Storage(Storage):
 
     @contextmanager
     def _errors(self, action: str, key: str) -> Iterator[None]:
-        """Botocore errors (a multipart upload's too: s3transfer raises them as they came) as storage errors."""
+        """Botocore errors (a multipart upload's too: s3transfer raises them as they came) as storage errors;
+        a store that did not answer at all (no connection, timeouts) opens the breaker; an answer closes it."""
+        self.breaker.check()
         try:
             yield
         except (ClientError, BotoCoreError) as error:
-            raise translate(error, action, f"s3://{self.target}/{key}", self.target) from error
+            translated = translate(error, action, f"s3://{self.target}/{key}", self.target)
+            if isinstance(translated, StorageUnavailableError) and not isinstance(error, ClientError):
+                self.breaker.trip(str(translated))
+            raise translated from error
+        self.breaker.close()

@@ -113,4 +113,4 @@ def test_the_generated_contract_marks_credentials_secret_and_says_how_render_get
     assert variables["AWS_SECRET_ACCESS_KEY"] == {
         "name": "AWS_SECRET_ACCESS_KEY", "default": None, "meaning": "secret access key of the app's IAM user",
         "secret": True, "blueprint": "sync", "s3_only": True}
-    assert variables["S3_CONNECT_TIMEOUT"]["default"] == "5" and variables["DATA_FOLDER"]["default"] == "./data"
+    assert variables["S3_CONNECT_TIMEOUT"]["default"] == "3" and variables["DATA_FOLDER"]["default"] == "./data"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,3 +31,25 @@ def fail_first(client: Any, operation: str, times: int, status: int, code: str) 
 
     client.meta.events.register(f"before-send.s3.{operation}", hook)
     return attempts
+
+
+class SilentServer:
+    """A TCP server on 127.0.0.1 that accepts connections and never answers: a hung S3."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.endpoint = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._hold, daemon=True).start()
+
+    def _hold(self) -> None:
+        while True:
+            try:
+                self.held.append(self.listener.accept()[0])
+            except OSError:  # closed
+                return
+
+    def close(self) -> None:
+        self.listener.close()
+        for connection in self.held:
+            connection.close()

@@ -20,7 +20,7 @@ from app.storage.checksums import digest_stream
 from app.storage.s3 import S3Storage
 from app.storage.s3_client import check_signed_payload
 from tests.support.aws import REGION, s3_env
-from tests.support.faults import fail_first
+from tests.support.faults import SilentServer, fail_first
 
 
 def server_storage(tmp_path: Path, endpoint: str, bucket: str, **overrides: str) -> S3Storage:
@@ -37,12 +37,46 @@ def test_upload_is_retried_after_injected_503s(tmp_path: Path, moto_server: str,
     assert client.get_object(Bucket=name, Key="episodes/u/e/a.mp3")["Body"].read() == b"x" * 1000
 
 
-def test_persistent_503_becomes_storage_unavailable(tmp_path: Path, moto_server: str, server_bucket) -> None:
+@pytest.mark.parametrize("attempts", [1, 2, 5])
+def test_persistent_503_becomes_storage_unavailable_after_exactly_the_attempts_set(
+        tmp_path: Path, moto_server: str, server_bucket, attempts: int) -> None:
     name, _ = server_bucket
-    storage = server_storage(tmp_path, moto_server, name, S3_MAX_ATTEMPTS="2")
-    fail_first(storage.client, "HeadObject", times=99, status=503, code="ServiceUnavailable")
+    storage = server_storage(tmp_path, moto_server, name, S3_MAX_ATTEMPTS=str(attempts))
+    sent = fail_first(storage.client, "HeadObject", times=99, status=503, code="ServiceUnavailable")
     with pytest.raises(StorageUnavailableError):
         storage.stat("episodes/u/e/a.mp3")
+    assert len(sent) == attempts  # S3_MAX_ATTEMPTS counts every attempt (botocore's max_attempts counts retries)
+
+
+def test_a_put_sends_its_body_without_waiting_for_100_continue(tmp_path: Path, moto_server: str,
+                                                               server_bucket) -> None:
+    name, _ = server_bucket
+    storage = server_storage(tmp_path, moto_server, name)
+    headers: list[dict] = []
+    storage.client.meta.events.register("before-send.s3.PutObject", lambda request, **_: headers.append(
+        dict(request.headers)))
+    storage.save_stream("episodes/u/e/a.mp3", io.BytesIO(b"x" * 1000), "audio/mpeg")
+    assert headers and "Expect" not in headers[0]
+
+
+def test_after_s3_stopped_answering_calls_fail_at_once_for_a_moment(tmp_path: Path) -> None:
+    silent = SilentServer()
+    try:
+        storage = server_storage(tmp_path, silent.endpoint, "media", S3_MAX_ATTEMPTS="1", S3_READ_TIMEOUT="1",
+                                 RECONCILE_INTERVAL_SECONDS="2")
+        started = time.monotonic()
+        with pytest.raises(StorageUnavailableError, match="Read timeout"):
+            storage.stat("episodes/u/e/a.mp3")
+        waited = time.monotonic() - started
+        started = time.monotonic()
+        with pytest.raises(StorageUnavailableError, match="not tried again"):
+            storage.save_stream("episodes/u/e/b.mp3", io.BytesIO(b"abc"), "audio/mpeg")
+        assert 1 <= waited < 3 and time.monotonic() - started < 0.1
+        time.sleep(2)  # the cooldown (the reconcile interval, here) is over: S3 is tried again
+        with pytest.raises(StorageUnavailableError, match="Read timeout"):
+            storage.stat("episodes/u/e/a.mp3")
+    finally:
+        silent.close()
 
 
 def test_unreachable_endpoint_is_storage_unavailable_within_a_bounded_time(tmp_path: Path) -> None:
