@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,6 +17,7 @@ from app.api.limits import UploadLimit
 from app.api.models import errors
 from app.api.offload import Offload
 from app.episodes import EpisodeDeletedError
+from app.health import disk_error
 from app.runtime import Runtime
 from app.settings import Settings
 from app.storage import StorageAccessDeniedError, StorageUnavailableError
@@ -60,6 +62,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(EpisodeDeletedError)
     async def deleted_meanwhile(_: Request, error: Exception) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, 409)
+
+    @app.exception_handler(OSError)
+    @app.exception_handler(sqlite3.OperationalError)
+    async def disk_refused(request: Request, error: Exception) -> JSONResponse:
+        answer = disk_error(error)
+        if answer is None:
+            raise error
+        log.error("%s %s: %s", request.method, request.url.path, answer[1])
+        return JSONResponse({"detail": answer[1]}, answer[0])
 
     @app.exception_handler(FileNotFoundError)
     async def vanished(_: Request, error: Exception) -> JSONResponse:

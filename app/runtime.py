@@ -13,9 +13,9 @@ import logging
 import os
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Literal
 
 from app.episodes import Episodes
+from app.health import Problem, disk_problems, read_disk
 from app.records import Records
 from app.settings import Settings, SettingsError, StorageDecision
 from app.sources import Sources
@@ -34,12 +34,6 @@ def s3_storage(settings: Settings) -> Storage:
     from app.storage.s3 import S3Storage  # botocore is imported only where S3 is used
 
     return S3Storage(settings)
-
-
-@dataclass(frozen=True)
-class Problem:
-    severity: Literal["warning", "error"]  # "error": /health answers 503 (Render keeps the old deploy)
-    message: str
 
 
 @dataclass
@@ -68,12 +62,15 @@ class Runtime:
     def start(cls, settings: Settings) -> Runtime:
         """``open`` plus the app's start-up checks; raises ``SettingsError`` when the app cannot run at all."""
         settings.decide_storage()  # refuse a half-set STORAGE_MODE=s3 before touching the disk
+        settings.data_folder.mkdir(parents=True, exist_ok=True)
+        if read_disk(settings.data_folder).read_only:
+            raise SettingsError(f"DATA_FOLDER={settings.data_folder} is read-only: the app cannot keep records or "
+                                "audio there. Mount the disk writable (or point DATA_FOLDER at it) and start again.")
         if not log.handlers:  # uvicorn configures only its own loggers
             handler = logging.StreamHandler()
             handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
             log.addHandler(handler)
             log.setLevel(logging.INFO)
-        settings.data_folder.mkdir(parents=True, exist_ok=True)
         for key in LocalStorage(settings.data_folder).remove_partials():  # never referenced by a record
             log.info("removed an interrupted write: %s", key)
         runtime = cls.open(settings)
@@ -81,7 +78,7 @@ class Runtime:
             runtime.startup_problems.append(Problem("error", (
                 f"DATA_FOLDER={settings.data_folder} is not a mounted disk: on Render, files there "
                 "vanish on the next deploy. Mount the service's disk at this path (render.yaml: disk.mountPath)."
-            )))
+            ), stops_traffic=True))
         for key in runtime.episodes.remove_unrecorded_audio():
             log.info("removed audio a crash left before its record was written: %s", key)
         for problem in runtime.startup_problems:
@@ -91,6 +88,8 @@ class Runtime:
 
     def problems(self) -> list[Problem]:
         found = list(self.startup_problems)
+        found += disk_problems(read_disk(self.settings.data_folder), self.settings.data_folder,
+                               self.settings.disk_degraded_percent, self.settings.disk_error_percent)
         if self.reconcile_error:
             found.append(Problem("warning", f"last reconcile pass failed: {self.reconcile_error}"))
         return found

@@ -82,6 +82,10 @@ class Settings(BaseSettings):
                             "what one request can wait on a hung S3", s3_only=True, ge=1)
     reconcile_interval: float = env("RECONCILE_INTERVAL_SECONDS", 30.0, "how often pending uploads are retried",
                                     s3_only=True, ge=0.05)
+    disk_degraded_percent: float = env("DISK_DEGRADED_PERCENT", 80.0, "the data folder's disk this full (percent) "
+                                       "makes /health degraded", gt=0, le=100)
+    disk_error_percent: float = env("DISK_ERROR_PERCENT", 95.0, "the data folder's disk this full (percent) is an "
+                                    "error in /health", gt=0, le=100)
     on_render: Annotated[bool, BeforeValidator(lambda value: str(value).lower() == "true")] = env(
         "RENDER", False, "set by Render on its hosts: the data folder must then be the disk", blueprint="platform")
 

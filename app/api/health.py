@@ -13,8 +13,8 @@ from app.api.models import HealthOut, PendingOut, ProblemOut, StorageOut
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", response_model=HealthOut, responses={503: {"model": HealthOut, "description": "an error: "
-                                                                   "Render stops routing to this instance"}})
+@router.get("/health", response_model=HealthOut, responses={503: {"model": HealthOut, "description": "serving here "
+                                                                   "would do harm: Render stops routing to it"}})
 def get_health(rt: RuntimeDep) -> JSONResponse:
     problems = rt.problems()
     pending = rt.records.pending_uploads()
@@ -26,4 +26,4 @@ def get_health(rt: RuntimeDep) -> JSONResponse:
         problems=[ProblemOut(severity=p.severity, message=p.message) for p in problems],
         pending_uploads=PendingOut(count=len(pending), episodes=[e.id for e in pending[:20]]),
     )
-    return JSONResponse(report.model_dump(), status_code=503 if status == "error" else 200)
+    return JSONResponse(report.model_dump(), status_code=503 if any(p.stops_traffic for p in problems) else 200)

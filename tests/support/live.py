@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -13,6 +17,7 @@ import uvicorn
 
 from app.main import create_app
 from app.settings import Settings
+from tests.support.paths import ROOT
 
 
 class LiveApp:
@@ -70,3 +75,23 @@ def files_under(root: Path) -> dict[str, bytes]:
     """Every file below ``root`` but the database: for before/after comparisons."""
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
             if p.is_file() and not p.name.startswith("app.db")}
+
+
+class AppProcess:
+    """``ephitup serve`` in a process of its own (for memory figures and kills), on an ephemeral port."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.process = subprocess.Popen([sys.executable, "-m", "scripts.cli", "serve", "--port", str(self.port)],
+                                        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        wait_for(lambda: answers(httpx.Client(base_url=self.base_url)), "the app to start")
+
+    def peak_rss_mib(self) -> float:
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE).group(1)) / 1024  # type: ignore[union-attr]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
