@@ -88,6 +88,23 @@ def test_head_has_the_headers_and_no_body(client: httpx.Client) -> None:
     assert ranged.status_code == 206 and ranged.headers["content-range"] == f"bytes 10-19/{SIZE}"
 
 
+@pytest.mark.parametrize("header,status", [
+    ("bytes=\u00b2-5".encode("latin-1"), 400),  # a superscript two: isdigit() says yes, int() says no
+    (b"bytes=0-" + b"9" * 5000, 206),  # past Python's int-string limit: clipped to the end
+    (b"bytes=" + b"9" * 5000 + b"-", 416),
+    (b"bytes=-" + b"9" * 5000, 206),
+])
+def test_hostile_ranges_answer_4xx_or_the_clipped_range_never_500(client: httpx.Client, header: bytes,
+                                                                    status: int) -> None:
+    episode = create_episode(client)
+    source = client.post("/api/sources", files={"file": ("a.pdf", AUDIO, "application/pdf")}).json()
+    for url in (episode["audio_url"], source["download_url"]):
+        response = client.get(url, headers={"Range": header})
+        assert response.status_code == status, (url, response.status_code)
+        if status == 206:
+            assert response.content == AUDIO
+
+
 def test_past_the_end_is_416_with_the_size(client: httpx.Client) -> None:
     url = create_episode(client)["audio_url"]
     response = client.get(url, headers={"Range": f"bytes={SIZE}-"})
