@@ -24,7 +24,7 @@ REDIRECT_SECONDS = 300  # presigned audio URLs live five minutes
 router = APIRouter(prefix="/podcasts/episodes", tags=["episodes"])
 
 
-@router.post("", status_code=201, response_model=EpisodeOut, responses=errors(409, 413, 415, 503, 507))
+@router.post("", status_code=201, response_model=EpisodeOut, responses=errors(400, 409, 413, 415, 503, 507))
 async def create_episode(
     rt: RuntimeDep,
     offload: OffloadDep,

@@ -20,7 +20,7 @@ from app.storage import Storage
 router = APIRouter(prefix="/sources", tags=["sources"])
 
 
-@router.post("", status_code=201, response_model=SourceOut, responses=errors(413, 415, 503, 507))
+@router.post("", status_code=201, response_model=SourceOut, responses=errors(400, 413, 415, 503, 507))
 async def create_source(rt: RuntimeDep, offload: OffloadDep,
                         file: Annotated[UploadFile, File(description="a source document")]) -> SourceOut:
     """Store an uploaded source on the disk (sources stay local, as in the seed)."""
