@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import re
+import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +18,7 @@ import uvicorn
 from app.main import create_app
 from app.settings import Settings
 from tests.support.paths import ROOT
+from tests.support.stream_probe import peak_rss_kib
 
 
 class LiveApp:
@@ -89,9 +90,9 @@ class AppProcess:
         wait_for(lambda: answers(httpx.Client(base_url=self.base_url)), "the app to start")
 
     def peak_rss_mib(self) -> float:
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE).group(1)) / 1024  # type: ignore[union-attr]
+        return peak_rss_kib(self.process.pid) / 1024
 
     def stop(self) -> None:
-        self.process.terminate()
+        """Like Ctrl-C: the app stops its background work and closes its records before it exits."""
+        self.process.send_signal(signal.SIGINT)
         self.process.wait(timeout=30)

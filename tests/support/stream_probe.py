@@ -14,9 +14,9 @@ from app.settings import Settings
 from app.storage.s3 import S3Storage
 
 
-def peak_rss_kib() -> int:
-    """This process's peak RSS. Not ``ru_maxrss``: that keeps the forking parent's peak across exec."""
-    status = Path("/proc/self/status").read_text()
+def peak_rss_kib(pid: int | str = "self") -> int:
+    """A process's peak RSS. Not ``ru_maxrss``: that keeps the forking parent's peak across exec."""
+    status = Path(f"/proc/{pid}/status").read_text()
     return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE).group(1))  # type: ignore[union-attr]
 
 
