@@ -3,6 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+PORT ?= 8000
 
 .PHONY: run test lint bench clean
 
@@ -15,7 +16,7 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 	touch $@
 
 run: $(INSTALLED)
-	$(BIN)/ephitup dev --stack dev
+	$(BIN)/ephitup dev --stack dev --port $(PORT)
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -46,6 +47,9 @@ class Runtime:
     sources: Sources
     startup_problems: list[Problem] = field(default_factory=list)
     reconcile_error: str | None = None
+    # Held by a background pass while it runs; close() takes it, so nothing it uses is closed under it.
+    _busy: threading.Lock = field(default_factory=threading.Lock)
+    _closed: bool = False
 
     @classmethod
     def open(cls, settings: Settings | None = None, require_s3: bool = False) -> Runtime:
@@ -95,6 +99,11 @@ class Runtime:
         return found
 
     def reconcile_once(self, force: bool = False) -> None:
+        with self._busy:
+            if not self._closed:
+                self._reconcile(force)
+
+    def _reconcile(self, force: bool) -> None:
         try:
             report = self.episodes.reconcile(force=force)
             self.reconcile_error = None
@@ -119,7 +128,11 @@ class Runtime:
             await asyncio.sleep(self.settings.reconcile_interval)
 
     def close(self) -> None:
-        self.records.close()
+        """Wait for a background pass still running in its thread (a cancelled task does not stop it), then
+        close the records: closing them under it crashed the process."""
+        with self._busy:
+            self._closed = True
+            self.records.close()
 
     def __enter__(self) -> Runtime:
         return self

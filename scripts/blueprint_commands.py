@@ -13,9 +13,8 @@ import yaml
 
 from infra.blueprint import RenderError, render, schema_errors, templates
 from infra.contract import app_env
+from scripts.exit_codes import Exit
 from scripts.stack_io import load_stacks
-
-EXIT_OK, EXIT_FAILED = 0, 1
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -26,24 +25,24 @@ def cmd_render(args: argparse.Namespace) -> int:
         for error in errors:
             print(f"ephitup render: schema: {error}", file=sys.stderr)
         if errors:
-            return EXIT_FAILED
+            return Exit.FAILED
     if args.check:
         target = Path(args.output)
         current = target.read_text() if target.exists() else ""
         if current == text:
             print(f"{target} is up to date")
-            return EXIT_OK
+            return Exit.OK
         sys.stdout.writelines(difflib.unified_diff(
             current.splitlines(keepends=True), text.splitlines(keepends=True),
             fromfile=f"{target} (committed)", tofile=f"{target} (rendered)"))
         print(f"ephitup render: {target} is stale: run `ephitup render` and commit it", file=sys.stderr)
-        return EXIT_FAILED
+        return Exit.FAILED
     if args.output == "-":
         sys.stdout.write(text)
     else:
         Path(args.output).write_text(text)
         print(f"wrote {args.output}")
-    return EXIT_OK
+    return Exit.OK
 
 
 def cmd_env(args: argparse.Namespace) -> int:
@@ -71,4 +70,4 @@ def cmd_env(args: argparse.Namespace) -> int:
     with os.fdopen(descriptor, "w") as out:
         out.write(text)
     print(f"wrote {target} for stack {env.stack} (mode 0600, {len(variables)} variables)")
-    return EXIT_OK
+    return Exit.OK

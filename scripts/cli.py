@@ -12,10 +12,9 @@ import sys
 from collections.abc import Callable, Sequence
 
 from app.settings import Settings, SettingsError
-from app.storage.base import StorageError
+from app.storage.base import StorageAccessDeniedError, StorageError, StorageUnavailableError
 from infra.environment import ConfigError
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from scripts.exit_codes import Exit, PortInUseError
 
 Command = Callable[[argparse.Namespace], int]
 DEFAULT_DATA_FOLDER = Settings.model_fields["data_folder"].default
@@ -32,7 +31,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"storage mode: {decision.mode}")
         for problem in decision.problems:
             print(f"warning: {problem}")
-    return EXIT_OK
+    return Exit.OK
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -49,7 +48,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     decision = settings.decide_storage()  # fail here, with a clear message, not in uvicorn
     print(f"ephitup: storage mode {decision.mode}, data folder {settings.data_folder}")
     run_app("ephitup", args.host, args.port)
-    return EXIT_OK
+    return Exit.OK
 
 
 def cmd_contract(args: argparse.Namespace) -> int:
@@ -59,20 +58,21 @@ def cmd_contract(args: argparse.Namespace) -> int:
     if args.check:
         if contract.is_current():
             print(f"{contract.CONTRACT_FILE.name} is up to date")
-            return EXIT_OK
+            return Exit.OK
         print(f"ephitup contract: {contract.CONTRACT_FILE} is stale: run `ephitup contract` and commit it",
               file=sys.stderr)
-        return EXIT_FAILED
+        return Exit.FAILED
     contract.write()
     print(f"wrote {contract.CONTRACT_FILE}")
-    return EXIT_OK
+    return Exit.OK
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Every command; handlers are named as "module:function" and imported only when they run."""
     parser = argparse.ArgumentParser(
         prog="ephitup", description="Operator tools for ephitup on Render: blueprint, local runs, S3 checks.",
-        epilog="Exit codes: 0 ok, 1 a check or operation failed, 2 bad usage or configuration.")
+        epilog="Exit codes: 0 ok, 1 a check or part of the work failed, 2 bad usage or configuration, "
+               "3 something it needs is unavailable (S3 unreachable, the port in use).")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, handler: str | Command, summary: str, details: str = "") -> argparse.ArgumentParser:
@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = command("serve", cmd_serve, "Run the bundled app with uvicorn from the current environment.")
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
-    serve.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
+    serve.add_argument("--port", type=_port, default=8000, help="port (default: %(default)s)")
     serve.add_argument("--data-folder", help="DATA_FOLDER for this run")
     serve.add_argument("--storage-mode", choices=("auto", "local", "s3"), help="STORAGE_MODE for this run")
 
@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
                   "With S3 on, against an embedded S3 emulator (moto on 127.0.0.1). Ctrl-C stops everything.")
     dev.add_argument("--stack", default="dev", help="the stack to run (default: %(default)s)")
     dev.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
-    dev.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
+    dev.add_argument("--port", type=_port, default=8000, help="port (default: %(default)s)")
     dev.add_argument("--data-folder", default=DEFAULT_DATA_FOLDER, help="DATA_FOLDER (default: %(default)s)")
 
     verify = command("verify", "scripts.verify:cmd_verify", "Smoke-test the configured S3 with the app's credentials.",
@@ -158,6 +158,12 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: a whole number from 1 to 65535")
+    return int(text)
+
+
 def _resolve(handler: str | Command) -> Command:
     if callable(handler):
         return handler
@@ -169,9 +175,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(_resolve(args.handler)(args))
-    except (SettingsError, ConfigError, StorageError) as error:  # RenderError is a ConfigError
+    except (SettingsError, ConfigError, StorageError, PortInUseError) as error:  # RenderError is a ConfigError
         print(f"ephitup {args.command}: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return exit_code_for(error)
+
+
+def exit_code_for(error: Exception) -> Exit:
+    if isinstance(error, (StorageUnavailableError, PortInUseError)):
+        return Exit.UNAVAILABLE
+    if isinstance(error, StorageError) and not isinstance(error, StorageAccessDeniedError):
+        return Exit.FAILED
+    return Exit.USAGE  # the environment, the credentials or a stack file needs fixing
 
 
 if __name__ == "__main__":

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 
 from infra.contract import app_env
+from scripts.exit_codes import Exit, PortInUseError
 from scripts.stack_io import load_stacks
 
 EMULATOR_KEY = "ephitup-dev"  # moto accepts any credentials; these are not a secret
@@ -18,6 +20,14 @@ EMULATOR_KEY = "ephitup-dev"  # moto accepts any credentials; these are not a se
 def run_app(label: str, host: str, port: int) -> None:
     """Serve ``app.main:app`` from the current environment, saying where to look first."""
     import uvicorn
+
+    with socket.socket() as probe:  # a clear error before uvicorn's own exit
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise PortInUseError(f"cannot listen on {host}:{port} ({error.strerror}): pick another with "
+                                 "--port (make run PORT=...)") from None
 
     base = f"http://{host}:{port}"
     print(f"{label}: serving on {base}  (API docs {base}/docs, health {base}/health); Ctrl-C stops", flush=True)
@@ -51,4 +61,4 @@ def cmd_dev(args: argparse.Namespace) -> int:
     finally:
         if emulator is not None:
             emulator.stop()
-    return 0
+    return Exit.OK

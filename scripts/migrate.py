@@ -8,9 +8,8 @@ from typing import TextIO
 
 from app.moves import FixKeys, Move, Plan, ToLocal, ToS3
 from app.runtime import Runtime
+from scripts.exit_codes import Exit
 from scripts.progress import Progress
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -25,7 +24,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
             print_plan(plan, sys.stderr)
             print(f"ephitup migrate: the disk lacks {missing / 2**20:.0f} MiB for these downloads (with headroom): "
                   "grow the Render disk (sizeGB), or free space, then rerun", file=sys.stderr)
-            return EXIT_USAGE
+            return Exit.USAGE
         return execute(move, args, plan)
 
 
@@ -41,13 +40,13 @@ def execute(move: Move, args: argparse.Namespace, plan: Plan | None = None) -> i
     print_plan(plan, sys.stdout)
     if args.dry_run:
         print("dry run: nothing was changed")
-        return EXIT_OK
+        return Exit.OK
     progress = Progress(len(plan.items), plan.bytes)
     report = move.run(plan, args.concurrency, on_done=lambda item: progress.advance(item.size))
     print(f"done: {report.summary()}")
     for item, error in report.failed:
         print(f"  failed: {item.describe()}: {error}")
-    return EXIT_FAILED if report.failed or plan.problems else EXIT_OK
+    return Exit.FAILED if report.failed or plan.problems else Exit.OK
 
 
 def print_plan(plan: Plan, out: TextIO, first: int = 10) -> None:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from app.runtime import s3_storage
 from app.settings import Settings
-from app.storage import StorageError
+from app.storage import StorageError, StorageUnavailableError
+from scripts.exit_codes import Exit
 
 CANARY_SIZE = 256 * 1024
 
@@ -25,6 +26,7 @@ class Step:
     ok: bool
     detail: str
     seconds: float
+    unreachable: bool = False  # failed because S3 did not answer
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -38,11 +40,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     def run(name: str, check: Callable[[], str]) -> bool:
         started = time.monotonic()
+        unreachable = False
         try:
             detail, ok = check(), True
         except (StorageError, OSError, AssertionError) as error:
             detail, ok = f"{type(error).__name__}: {error}", False
-        steps.append(Step(name, ok, detail, time.monotonic() - started))
+            unreachable = isinstance(error, StorageUnavailableError)
+        steps.append(Step(name, ok, detail, time.monotonic() - started, unreachable))
         print(f"  {'ok  ' if ok else 'FAIL'}  {name}", flush=True)
         return ok
 
@@ -91,6 +95,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     print(f"\n{'step':{width}}  result  {'time':>7}  detail")
     for step in steps:
         print(f"{step.name:{width}}  {'ok' if step.ok else 'FAILED':6}  {step.seconds * 1000:5.0f}ms  {step.detail}")
-    failed = [s.name for s in steps if not s.ok]
-    print(f"\n{'FAILED: ' + ', '.join(failed) if failed else 'all checks passed'}")
-    return 1 if failed else 0
+    failed = [s for s in steps if not s.ok]
+    print(f"\n{'FAILED: ' + ', '.join(s.name for s in failed) if failed else 'all checks passed'}")
+    if failed and failed[0].unreachable:
+        return Exit.UNAVAILABLE
+    return Exit.FAILED if failed else Exit.OK

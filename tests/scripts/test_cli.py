@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -20,7 +21,10 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from scripts.cli import main
+from app.settings import SettingsError
+from app.storage import StorageAccessDeniedError, StorageError, StorageUnavailableError
+from scripts.cli import exit_code_for, main
+from scripts.exit_codes import PortInUseError
 from tests.support.aws import REGION, create_bucket, s3_env
 from tests.support.live import free_port, wait_for
 from tests.support.paths import FIXTURES, ROOT
@@ -157,3 +161,35 @@ def test_env_refuses_masked_outputs(tmp_path: Path, monkeypatch, capsys) -> None
     assert main(["env", "--stack", "prod", "--outputs", str(FIXTURES / "prod.outputs.json"),
                  "-o", str(tmp_path / ".env")]) == 2
     assert "--show-secrets" in capsys.readouterr().err and not (tmp_path / ".env").exists()
+
+
+def test_twenty_start_up_failures_in_a_row_each_exit_with_a_message_never_a_signal(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for _ in range(20):
+            run = subprocess.run([sys.executable, "-m", "scripts.cli", "dev", "--stack", "prod", "--port", str(port),
+                                  "--data-folder", str(tmp_path / "data")], cwd=ROOT, capture_output=True, text=True,
+                                 timeout=60, env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")})
+            assert run.returncode == 3, run.stderr[-2000:]
+            assert f"cannot listen on 127.0.0.1:{port}" in run.stderr and "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["serve", "--port", "99999"], "'99999' is not a port"),
+    (["dev", "--port", "0"], "'0' is not a port"),
+    (["migrate", "to-s3", "--concurrency", "x"], "'x' is not a whole number"),
+])
+def test_a_bad_option_is_one_line_naming_the_value(argv: list[str], message: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("error,code", [
+    (StorageUnavailableError("S3 is unreachable"), 3), (PortInUseError("taken"), 3),
+    (StorageAccessDeniedError("denied"), 2), (SettingsError("bad"), 2), (StorageError("bucket refused"), 1),
+])
+def test_one_exit_code_table(error: Exception, code: int) -> None:
+    assert exit_code_for(error) == code
