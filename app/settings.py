@@ -146,6 +146,12 @@ class Settings(BaseSettings):
             )
         mode: StorageMode = "s3" if self.storage_mode == "s3" or (self.storage_mode == "auto" and not missing) \
             else "local"
+        if mode == "s3" and self.endpoint_url and self.access_point and ACCESS_POINT_ARN.match(self.access_point):
+            raise SettingsError(
+                f"S3_ACCESS_POINT={self.access_point} with S3_ENDPOINT_URL={self.endpoint_url}: requests for an "
+                "access-point ARN go to the access point's own host, so the endpoint would silently be wrong. Unset "
+                "S3_ENDPOINT_URL to reach AWS through the access point, or unset S3_ACCESS_POINT to use the endpoint "
+                "with S3_BUCKET_NAME")
         if mode == "local" and self.storage_mode == "auto" and (
                 self.s3_target or self.access_key_id or self.secret_access_key):
             problems.append(

@@ -114,3 +114,19 @@ def test_the_generated_contract_marks_credentials_secret_and_says_how_render_get
         "name": "AWS_SECRET_ACCESS_KEY", "default": None, "meaning": "secret access key of the app's IAM user",
         "secret": True, "blueprint": "sync", "s3_only": True}
     assert variables["S3_CONNECT_TIMEOUT"]["default"] == "3" and variables["DATA_FOLDER"]["default"] == "./data"
+
+
+def test_an_access_point_with_a_custom_endpoint_is_refused_naming_both() -> None:
+    env = {**FULL, "S3_ACCESS_POINT": AP_ARN, "S3_ENDPOINT_URL": "http://127.0.0.1:9000"}
+    with pytest.raises(SettingsError, match=r"S3_ACCESS_POINT=arn:.* with S3_ENDPOINT_URL=http://127.0.0.1:9000"):
+        decide(**env)
+    assert decide(**{**env, "STORAGE_MODE": "local"}).mode == "local"  # irrelevant when S3 is not used
+
+
+def test_status_refuses_an_access_point_with_a_custom_endpoint(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    from scripts.cli import main
+
+    for name, value in {**FULL, "S3_ACCESS_POINT": AP_ARN, "S3_ENDPOINT_URL": "http://127.0.0.1:9000"}.items():
+        monkeypatch.setenv(name, value)
+    assert main(["status"]) == 2
+    assert "S3_ENDPOINT_URL" in capsys.readouterr().err
