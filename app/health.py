@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import sqlite3
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from app.records import Records
+from app.storage import StorageAccessDeniedError, StorageError, parse_s3_url
+from app.storage.stores import Stores
 
 
 @dataclass(frozen=True)
@@ -68,3 +75,64 @@ def disk_error(error: Exception) -> tuple[int, str] | None:
     if code in (errno.EROFS, errno.EACCES, errno.EIO):
         return 503, f"the data folder cannot be written ({os.strerror(code)}): check the disk's mount"  # type: ignore[arg-type]
     return None
+
+
+class Watch:
+    """The checks too slow or too costly for every ``/health`` request: run in the background, cached.
+
+    ``probe()`` asks S3 for one tiny listing (bounded by the client's timeouts and the breaker);
+    ``count_stranded()`` counts records that point into a store this app cannot reach; ``problems()`` adds
+    the cheap check (pending uploads waiting too long) and is what ``/health`` reads.
+    """
+
+    def __init__(self, records: Records, stores: Stores, pending_alert_seconds: float = 15 * 60,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.records, self.stores, self.clock = records, stores, clock
+        self.pending_alert_seconds = pending_alert_seconds
+        self.s3: list[Problem] = []
+        self.stranded: list[Problem] = []
+
+    def probe(self) -> None:
+        found: list[Problem] = []
+        if self.stores.remote is not None:
+            try:
+                self.stores.remote.probe()
+            except StorageAccessDeniedError as error:
+                found.append(Problem("error", f"S3 refuses this app's credentials: {error}. New episodes stay on the "
+                                              "disk, pending. Check the keys or role and its policy (ephitup verify)."))
+            except StorageError as error:
+                found.append(Problem("warning", f"S3 is not answering: {error}. New episodes stay on the disk, "
+                                                "pending, and go up when it answers; check the network and "
+                                                "S3_ENDPOINT_URL (ephitup verify)."))
+        self.s3 = found
+
+    def count_stranded(self) -> None:
+        counts: dict[str, int] = {}
+        for reference in self.records.s3_audio_refs():
+            bucket = parse_s3_url(reference)[0]
+            if self.stores.remote is None or not self.stores.remote.holds(bucket):
+                counts[bucket] = counts.get(bucket, 0) + 1
+        have = "no S3 configured" if self.stores.remote is None else self.stores.remote.name
+        self.stranded = [Problem("error", f"{count} episode(s) point at s3://{bucket}/ but this app has {have}: their "
+                                          "audio answers 503. Configure S3 for that bucket again, or bring the audio "
+                                          "back first (ephitup migrate to-local) before turning S3 off.")
+                         for bucket, count in sorted(counts.items())]
+
+    def problems(self) -> list[Problem]:
+        count, oldest, last_error = self.records.pending_summary()
+        found = [*self.s3, *self.stranded]
+        if oldest is not None and self.clock() - oldest > self.pending_alert_seconds:
+            minutes = (self.clock() - oldest) / 60
+            found.append(Problem("warning", f"{count} episode(s) wait to reach S3, the oldest for {minutes:.0f} min "
+                                            f"(last error: {last_error}); they play from the disk meanwhile."))
+        return found
+
+
+_ARN = re.compile(r"arn:aws[\w-]*:[^\s'\"]+")
+_S3_URL = re.compile(r"s3://[^\s/'\"]+")
+_HTTP_URL = re.compile(r"https?://[^\s'\"]+")
+
+
+def redacted(message: str) -> str:
+    """A problem as the public may read it: no ARN (it names the account), no bucket name, no endpoint URL."""
+    return _HTTP_URL.sub("<url>", _S3_URL.sub("s3://<bucket>", _ARN.sub("<arn>", message)))

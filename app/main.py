@@ -33,13 +33,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime.start(settings or Settings.from_env())
         app.state.runtime, app.state.offload = runtime, Offload()
-        reconciler = asyncio.create_task(runtime.reconcile_forever())
+        background = [asyncio.create_task(runtime.reconcile_forever()), asyncio.create_task(runtime.check_forever())]
         try:
             yield
         finally:
-            reconciler.cancel()
-            await asyncio.gather(reconciler, return_exceptions=True)
-            runtime.close()
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            runtime.close()  # waits for a pass still running in its thread
 
     app = FastAPI(title="ephitup", lifespan=lifespan)
     app.add_middleware(UploadLimit, limit=lambda: app.state.runtime.settings.max_upload_bytes)

@@ -201,6 +201,17 @@ class Records:
     def due_uploads(self, now: float) -> list[Episode]:
         return self._episodes("state = 'pending_upload' AND next_attempt_at <= ?", now)
 
+    def pending_summary(self) -> tuple[int, float | None, str | None]:
+        """How many uploads are pending, when the oldest was created, and its last error."""
+        rows = self._query("SELECT COUNT(*), MIN(created_at) FROM episodes WHERE state = 'pending_upload'")
+        count, oldest = rows[0][0], rows[0][1]
+        last = self._query("SELECT last_error FROM episodes WHERE state = 'pending_upload' ORDER BY created_at LIMIT 1")
+        return count, oldest, last[0][0] if last else None
+
+    def s3_audio_refs(self) -> list[str]:
+        """Every episode reference into S3 (``s3://...``)."""
+        return [row[0] for row in self._query("SELECT audio_ref FROM episodes WHERE audio_ref LIKE 's3://%'")]
+
     def stored_with_local_copies(self) -> list[Episode]:
         """Switched to S3 but a local copy is still known: a crash came before it was let go of."""
         return self._episodes("state = 'stored' AND local_key IS NOT NULL")

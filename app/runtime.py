@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 
 from app.episodes import Episodes
-from app.health import Problem, disk_problems, read_disk
+from app.health import Problem, Watch, disk_problems, read_disk
 from app.records import Records
 from app.settings import Settings, SettingsError, StorageDecision
 from app.sources import Sources
@@ -45,6 +45,7 @@ class Runtime:
     stores: Stores
     episodes: Episodes
     sources: Sources
+    watch: Watch
     startup_problems: list[Problem] = field(default_factory=list)
     reconcile_error: str | None = None
     # Held by a background pass while it runs; close() takes it, so nothing it uses is closed under it.
@@ -60,7 +61,9 @@ class Runtime:
         stores = Stores(LocalStorage(settings.data_folder), remote)
         records = Records(settings.data_folder / "app.db")
         problems = [Problem("warning", message) for message in decision.problems]
-        return cls(settings, decision, records, stores, Episodes(records, stores), Sources(records, stores), problems)
+        watch = Watch(records, stores, pending_alert_seconds=settings.pending_alert_minutes * 60)
+        return cls(settings, decision, records, stores, Episodes(records, stores), Sources(records, stores), watch,
+                   problems)
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
@@ -96,7 +99,22 @@ class Runtime:
                                self.settings.disk_degraded_percent, self.settings.disk_error_percent)
         if self.reconcile_error:
             found.append(Problem("warning", f"last reconcile pass failed: {self.reconcile_error}"))
-        return found
+        return found + self.watch.problems()
+
+    def check_once(self) -> None:
+        """The background health checks: the S3 probe needs no lock; the records' count does."""
+        self.watch.probe()
+        with self._busy:
+            if not self._closed:
+                self.watch.count_stranded()
+
+    async def check_forever(self) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(self.check_once)
+            except Exception:  # a bug: say so loudly, keep checking
+                log.exception("health check crashed")
+            await asyncio.sleep(self.settings.health_check_seconds)
 
     def reconcile_once(self, force: bool = False) -> None:
         with self._busy:

@@ -82,6 +82,10 @@ class Settings(BaseSettings):
                             "what one request can wait on a hung S3", s3_only=True, ge=1)
     reconcile_interval: float = env("RECONCILE_INTERVAL_SECONDS", 30.0, "how often pending uploads are retried",
                                     s3_only=True, ge=0.05)
+    health_check_seconds: float = env("HEALTH_CHECK_SECONDS", 15.0, "how often the background checks behind /health "
+                                      "run (S3 probe, records S3 cannot serve)", ge=0.05)
+    pending_alert_minutes: float = env("PENDING_ALERT_MINUTES", 15.0, "a pending upload older than this is a "
+                                       "problem in /health", s3_only=True, gt=0)
     disk_degraded_percent: float = env("DISK_DEGRADED_PERCENT", 80.0, "the data folder's disk this full (percent) "
                                        "makes /health degraded", gt=0, le=100)
     disk_error_percent: float = env("DISK_ERROR_PERCENT", 95.0, "the data folder's disk this full (percent) is an "

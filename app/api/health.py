@@ -1,29 +1,39 @@
-"""``GET /health``: what Render's health check and people read; 503 only for errors."""
+"""``GET /health``: what Render's health check and people read.
+
+Anyone gets the status and the problems (no ARN, no bucket name); the storage settings and the pending
+episodes' ids need the ``APP_TOKEN`` as a bearer token, where one is set. 503 only where serving here
+would do harm (``Problem.stops_traffic``): Render then stops routing to this instance.
+"""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from app.api.access import bearer_holds
 from app.api.deps import RuntimeDep
 from app.api.models import HealthOut, PendingOut, ProblemOut, StorageOut
+from app.health import redacted
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", response_model=HealthOut, responses={503: {"model": HealthOut, "description": "serving here "
-                                                                   "would do harm: Render stops routing to it"}})
-def get_health(rt: RuntimeDep) -> JSONResponse:
+@router.get("/health", response_model=HealthOut, response_model_exclude_none=True,
+            responses={503: {"model": HealthOut, "description": "serving here would do harm: Render stops routing "
+                                                                "to this instance"}})
+def get_health(rt: RuntimeDep, request: Request) -> JSONResponse:
     problems = rt.problems()
-    pending = rt.records.pending_uploads()
+    token = rt.settings.app_token
+    trusted = token is None or bearer_holds(token, request.headers.get("authorization", ""))
     status: Literal["ok", "degraded", "error"] = \
         "error" if any(p.severity == "error" for p in problems) else "degraded" if problems else "ok"
-    report = HealthOut(
-        status=status,
-        storage=StorageOut(mode=rt.decision.mode, settings=rt.settings.public()),
-        problems=[ProblemOut(severity=p.severity, message=p.message) for p in problems],
-        pending_uploads=PendingOut(count=len(pending), episodes=[e.id for e in pending[:20]]),
-    )
-    return JSONResponse(report.model_dump(), status_code=503 if any(p.stops_traffic for p in problems) else 200)
+    report = HealthOut(status=status, problems=[
+        ProblemOut(severity=p.severity, message=p.message if trusted else redacted(p.message)) for p in problems])
+    if trusted:
+        pending = rt.records.pending_uploads()
+        report.storage = StorageOut(mode=rt.decision.mode, settings=rt.settings.public())
+        report.pending_uploads = PendingOut(count=len(pending), episodes=[e.id for e in pending[:20]])
+    return JSONResponse(report.model_dump(exclude_none=True),
+                        status_code=503 if any(p.stops_traffic for p in problems) else 200)

@@ -64,9 +64,9 @@ class PendingOut(BaseModel):
 
 class HealthOut(BaseModel):
     status: Literal["ok", "degraded", "error"]
-    storage: StorageOut
     problems: list[ProblemOut]
-    pending_uploads: PendingOut
+    storage: StorageOut | None = None  # with the APP_TOKEN (or where none is set)
+    pending_uploads: PendingOut | None = None  # likewise
 
 
 class ErrorOut(BaseModel):

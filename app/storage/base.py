@@ -99,6 +99,10 @@ class Storage(abc.ABC):
         """The SHA-256 (hex) of a stored object's whole content; None where the store cannot say it cheaply."""
         return self.digest(key).sha256_hex
 
+    @abc.abstractmethod
+    def probe(self) -> None:
+        """The cheapest call that proves the store answers with these credentials; raises a ``StorageError``."""
+
     def holds(self, bucket: str) -> bool:
         """Whether a reference's bucket part names this store (only object stores have buckets)."""
         return False

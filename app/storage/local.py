@@ -46,6 +46,10 @@ class LocalStorage(Storage):
     def name(self) -> str:
         return f"DATA_FOLDER {self.root}"
 
+    def probe(self) -> None:
+        if not self.root.is_dir():
+            raise ObjectNotFoundError(f"DATA_FOLDER {self.root} does not exist")
+
     def save_file(self, key: str, path: Path, content_type: str, expected_sha256: str | None = None) -> ObjectStat:
         with Path(path).open("rb") as source:
             return self.save_stream(key, source, content_type, expected_sha256)

@@ -67,6 +67,11 @@ class S3Storage(Storage):
     def name(self) -> str:
         return f"bucket {self.bucket_name}"
 
+    def probe(self) -> None:
+        """One listing of at most one key under episodes/ (the app's policy allows it there)."""
+        with self._errors("s3:ListBucket", "episodes/"):
+            self.client.list_objects_v2(Bucket=self.target, Prefix="episodes/", MaxKeys=1)
+
     def holds(self, bucket: str) -> bool:
         """Whether a reference's bucket part names this store (bucket, access-point ARN or alias)."""
         return bucket in {self.bucket_name, self.target, self.settings.access_point} - {None}
