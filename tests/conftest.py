@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
-from tests.support.aws import REGION, create_bucket
+from tests.support.aws import REGION, StoppableMoto, create_bucket
 
 
 @pytest.fixture(autouse=True)
@@ -74,3 +75,13 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         pytest.skip(f"cannot mount a small filesystem here (needs root): {made.stderr.strip()}")
     yield mount
     subprocess.run(["umount", "--lazy", str(mount)], check=False)
+
+
+@pytest.fixture
+def moto() -> Iterator[StoppableMoto]:
+    """A moto server of its own, to stop and start (state survives), with a fresh bucket (``moto.bucket``)."""
+    server = StoppableMoto()
+    server.bucket = f"own-{uuid.uuid4().hex[:12]}"
+    create_bucket(boto3.client("s3", region_name=REGION, endpoint_url=server.endpoint), server.bucket)
+    yield server
+    server.stop()

@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -15,21 +13,11 @@ import pytest
 
 import app.episodes
 from app.records import Records
-from tests.support.aws import REGION, StoppableMoto, create_bucket, s3_env
+from tests.support.aws import REGION, StoppableMoto, s3_env
 from tests.support.live import LiveApp, answers, free_port, wait_for
 from tests.support.paths import ROOT
 
 AUDIO = os.urandom(200_000)
-
-
-@pytest.fixture
-def moto() -> Iterator[StoppableMoto]:
-    """Its own server, to stop and start; the bucket is unique because moto's state is per process."""
-    server = StoppableMoto()
-    server.bucket = f"fault-{uuid.uuid4().hex[:12]}"
-    create_bucket(boto3.client("s3", region_name=REGION, endpoint_url=server.endpoint), server.bucket)
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -3,29 +3,17 @@ waiting too long; and each state recovers to ok. The public answer names no buck
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 
-from tests.support.aws import REGION, StoppableMoto, create_bucket, s3_env
+from tests.support.aws import StoppableMoto, s3_env
 from tests.support.faults import s3_error
 from tests.support.live import LiveApp, wait_for
 
 TOKEN = "s3cr3t-token-value"
-
-
-@pytest.fixture
-def moto() -> Iterator[StoppableMoto]:
-    server = StoppableMoto()
-    server.bucket = f"health-{uuid.uuid4().hex[:12]}"
-    create_bucket(boto3.client("s3", region_name=REGION, endpoint_url=server.endpoint), server.bucket)
-    yield server
-    server.stop()
 
 
 @pytest.fixture
