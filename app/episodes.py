@@ -59,8 +59,10 @@ class ReconcileReport:
 class Episodes:
     """Episode audio through its life: finalize, retry, let go of local copies, delete."""
 
-    def __init__(self, records: Records, stores: Stores, clock: Callable[[], float] = time.time) -> None:
-        self.records, self.stores, self.clock = records, stores, clock
+    def __init__(self, records: Records, stores: Stores, clock: Callable[[], float] = time.time,
+                 observe: Callable[[str, int], None] = lambda outcome, uploaded_bytes: None) -> None:
+        """``observe(outcome, uploaded_bytes)`` is told how each finalize ended: stored, pending or deleted."""
+        self.records, self.stores, self.clock, self.observe = records, stores, clock, observe
         self.local, self.remote = stores.local, stores.remote
 
     def create(self, name: str, user_id: str | None, audio: Readable, content_type: str) -> Episode:
@@ -94,15 +96,19 @@ class Episodes:
                     stat = self.remote.stat(key)
                     if stat.size != episode.size:
                         raise StorageError(f"local copy {episode.local_key} is gone and S3 holds no full copy")
-                return self.commit_remote(episode, key, stat.etag)
+                stored = self.commit_remote(episode, key, stat.etag)
+                self.observe("stored", stat.size)
+                return stored
             except RecordNotFoundError:
                 raise
             except Exception as error:
                 self._retry_later(episode, error)
+                self.observe("pending", 0)
                 if isinstance(error, StorageError):
                     return self.records.episode(episode.id)
                 raise
         except RecordNotFoundError:
+            self.observe("deleted", 0)
             self._discard(episode, key)
             raise EpisodeDeletedError(f"episode {episode.id} was deleted while it was being stored") from None
 

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from app.api import episodes, health, sources
 from app.api.access import TokenGate, bearer
 from app.api.limits import UploadLimit
+from app.api.measure import Measured
 from app.api.models import errors
 from app.api.offload import Offload
 from app.episodes import EpisodeDeletedError
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="ephitup", lifespan=lifespan)
     app.add_middleware(UploadLimit, limit=lambda: app.state.runtime.settings.max_upload_bytes)
+    app.add_middleware(Measured, metrics=lambda: app.state.runtime.metrics)
     app.add_middleware(TokenGate, token=lambda: app.state.runtime.settings.app_token)  # outermost: runs first
     app.include_router(health.router)
     for router in (episodes.router, sources.router):

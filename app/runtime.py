@@ -17,6 +17,7 @@ from types import TracebackType
 
 from app.episodes import Episodes
 from app.health import Problem, Watch, disk_problems, read_disk
+from app.metrics import Metrics
 from app.records import Records
 from app.settings import Settings, SettingsError, StorageDecision
 from app.sources import Sources
@@ -46,6 +47,7 @@ class Runtime:
     episodes: Episodes
     sources: Sources
     watch: Watch
+    metrics: Metrics
     startup_problems: list[Problem] = field(default_factory=list)
     reconcile_error: str | None = None
     # Held by a background pass while it runs; close() takes it, so nothing it uses is closed under it.
@@ -62,8 +64,11 @@ class Runtime:
         records = Records(settings.data_folder / "app.db")
         problems = [Problem("warning", message) for message in decision.problems]
         watch = Watch(records, stores, pending_alert_seconds=settings.pending_alert_minutes * 60)
-        return cls(settings, decision, records, stores, Episodes(records, stores), Sources(records, stores), watch,
-                   problems)
+        metrics = Metrics(settings.data_folder, pending=lambda: records.pending_summary()[0])
+        if remote is not None:
+            remote.on_error = metrics.s3_error
+        episodes = Episodes(records, stores, observe=metrics.finalize)
+        return cls(settings, decision, records, stores, episodes, Sources(records, stores), watch, metrics, problems)
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:

@@ -1,5 +1,6 @@
-"""Who may call ``/api``: the bearer ``APP_TOKEN``, checked before a byte of the body is read, or, for one
-episode's audio, a short-lived signed link that an ``<audio>`` element can use (it cannot send headers).
+"""Who may call ``/api`` (and read ``/metrics``): the bearer ``APP_TOKEN``, checked before a byte of the body
+is read, or, for one episode's audio, a short-lived signed link that an ``<audio>`` element can use (it cannot
+send headers).
 
 A link is ``/api/podcasts/episodes/<id>/audio?expires=<unix time>&signature=<hex>``, the signature an
 HMAC-SHA256 of ``<id>:<expires>`` under a key derived from ``APP_TOKEN``: valid for that episode only,
@@ -21,6 +22,7 @@ from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 AUDIO_LINK_SECONDS = 6 * 3600  # long enough to listen to an episode, seeking included
+GUARDED = ("/api/", "/metrics")
 AUDIO_PATH = re.compile(r"^/api/podcasts/episodes/(?P<id>[^/]+)/audio$")
 bearer = HTTPBearer(auto_error=False, description="APP_TOKEN, when the deployment sets one")  # for /docs
 
@@ -62,7 +64,7 @@ class TokenGate:
         self.app, self.token = app, token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        token = self.token() if scope["type"] == "http" and scope["path"].startswith("/api/") else None
+        token = self.token() if scope["type"] == "http" and scope["path"].startswith(GUARDED) else None
         if token is None or self._admitted(scope, token):
             return await self.app(scope, receive, send)
         refusal = JSONResponse({"detail": "missing or wrong bearer token (Authorization: Bearer <APP_TOKEN>), "

@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from app.api.access import bearer_holds
 from app.api.deps import RuntimeDep
-from app.api.models import HealthOut, PendingOut, ProblemOut, StorageOut
+from app.api.models import HealthOut, PendingOut, ProblemOut, StorageOut, errors
 from app.health import redacted
 
 router = APIRouter(tags=["health"])
@@ -37,3 +38,11 @@ def get_health(rt: RuntimeDep, request: Request) -> JSONResponse:
         report.pending_uploads = PendingOut(count=len(pending), episodes=[e.id for e in pending[:20]])
     return JSONResponse(report.model_dump(exclude_none=True),
                         status_code=503 if any(p.stops_traffic for p in problems) else 200)
+
+
+@router.get("/metrics", response_class=Response, responses={
+    200: {"description": "Prometheus' text format", "content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}},
+    **errors(401)})
+def get_metrics(rt: RuntimeDep) -> Response:
+    """Prometheus' text format; behind the ``APP_TOKEN`` where one is set."""
+    return Response(rt.metrics.text(), media_type=CONTENT_TYPE_LATEST)

@@ -8,7 +8,7 @@ Errors double as the builtin a caller would naturally catch: a missing object is
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -56,6 +56,7 @@ class Storage(abc.ABC):
     """Objects addressed by ``/``-separated keys, e.g. ``episodes/u1/e1/e1.mp3``."""
 
     kind: str
+    on_error: Callable[[StorageError], None] = staticmethod(lambda error: None)  # told of every failed call
 
     @property
     @abc.abstractmethod

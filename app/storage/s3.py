@@ -240,5 +240,6 @@ class S3Storage(Storage):
             translated = translate(error, action, f"s3://{self.target}/{key}", self.target)
             if isinstance(translated, StorageUnavailableError) and not isinstance(error, ClientError):
                 self.breaker.trip(str(translated))
+            self.on_error(translated)
             raise translated from error
         self.breaker.close()

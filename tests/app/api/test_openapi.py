@@ -11,7 +11,7 @@ def test_every_route_declares_a_schema_for_each_answer(tmp_path: Path) -> None:
     with LiveApp({"DATA_FOLDER": str(tmp_path), "STORAGE_MODE": "local"}) as client:
         document = client.get("/openapi.json").json()
     operations = [(path, method, op) for path, item in document["paths"].items() for method, op in item.items()]
-    assert len({op["operationId"] for _, _, op in operations}) == len(operations) == 12
+    assert len({op["operationId"] for _, _, op in operations}) == len(operations) == 13
     for path, method, operation in operations:
         for status, answer in operation["responses"].items():
             where = f"{method.upper()} {path} {status}"
@@ -21,9 +21,11 @@ def test_every_route_declares_a_schema_for_each_answer(tmp_path: Path) -> None:
             assert "schema" in content, where
             if path.endswith(("/audio", "/download")) and status in ("200", "206"):
                 assert content["schema"] == {"type": "string", "format": "binary"} and media_type != "application/json"
+            elif path == "/metrics" and status == "200":
+                assert media_type.startswith("text/plain"), where
             else:
                 assert media_type == "application/json" and content["schema"], where
-        if path.startswith("/api/"):
+        if path.startswith(("/api/", "/metrics")):
             assert "401" in operation["responses"], f"{method} {path} does not declare the token's 401"
 
 
