@@ -208,6 +208,12 @@ class Records:
         last = self._query("SELECT last_error FROM episodes WHERE state = 'pending_upload' ORDER BY created_at LIMIT 1")
         return count, oldest, last[0][0] if last else None
 
+    def stored_sizes(self) -> list[tuple[float, int, str]]:
+        """(created at, bytes, reference) of every episode's audio and every source."""
+        rows = self._query("SELECT created_at, size, audio_ref FROM episodes UNION ALL "
+                           "SELECT created_at, size, ref FROM sources")
+        return [(row[0], row[1], row[2]) for row in rows]
+
     def s3_audio_refs(self) -> list[str]:
         """Every episode reference into S3 (``s3://...``)."""
         return [row[0] for row in self._query("SELECT audio_ref FROM episodes WHERE audio_ref LIKE 's3://%'")]

@@ -130,6 +130,20 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--delete-remote", action="store_true", help="to-local: delete the S3 objects afterwards")
     _migration_options(migrate)
 
+    orphans = command("orphans", "scripts.inventory:cmd_orphans",
+                      "List S3 objects and data-folder files no record points at, and records whose data is gone.",
+                      "A dry run unless --delete; only orphans older than the grace period are deleted (an upload "
+                      "in flight is never touched); records are never deleted. Exit 1 when a dry run finds any.")
+    orphans.add_argument("--delete", action="store_true", help="remove the orphaned objects and files")
+    orphans.add_argument("--grace-hours", type=_hours, default=24.0,
+                         help="leave anything younger alone (default: %(default)s)")
+    orphans.add_argument("--show", type=_positive, default=20, help="items listed per kind (default: %(default)s)")
+
+    usage = command("usage", "scripts.inventory:cmd_usage",
+                    "The data folder's space by uploads, podcasts and records, S3's, growth a day, days until full.")
+    usage.add_argument("--json", action="store_true", help="print JSON")
+    usage.add_argument("--chart", action="store_true", help="draw the bars even when not on a terminal")
+
     fix_keys = command("fix-keys", "scripts.migrate:cmd_fix_keys",
                        "Repair references and keys off the canonical layout (copy, verify, switch, delete old).")
     _migration_options(fix_keys)
@@ -156,6 +170,16 @@ def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
     return int(text)
+
+
+def _hours(text: str) -> float:
+    try:
+        hours = float(text)
+    except ValueError:
+        hours = -1.0
+    if not 0 <= hours < 10**6:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of hours (0 or more)")
+    return hours
 
 
 def _port(text: str) -> int:
