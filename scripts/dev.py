@@ -1,7 +1,8 @@
 """``ephitup dev``: run a stack's environment on this machine.
 
 S3 off: the app on local disk. S3 on: an embedded S3 emulator (moto, on 127.0.0.1) with the stack's
-bucket created, and the app pointed at it. Ctrl-C stops both.
+bucket, its objects saved under the data folder between runs (``scripts/emulator.py``), and the app
+pointed at it. Ctrl-C stops both.
 """
 
 from __future__ import annotations
@@ -9,12 +10,13 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+from pathlib import Path
 
+from app.runtime import Runtime
 from infra.contract import app_env
+from scripts.emulator import SNAPSHOT, DevEmulator, forget_lost_audio
 from scripts.exit_codes import Exit, PortInUseError
 from scripts.stack_io import load_stacks
-
-EMULATOR_KEY = "ephitup-dev"  # moto accepts any credentials; these are not a secret
 
 
 def run_app(label: str, host: str, port: int) -> None:
@@ -35,30 +37,29 @@ def run_app(label: str, host: str, port: int) -> None:
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
-    """Run a stack's environment locally; with S3 on, against an embedded S3 emulator."""
+    """Run a stack's environment locally; with S3 on, against an embedded S3 emulator saved under the data folder."""
     (stack,) = load_stacks([args.stack], [])
     env = stack.env
     variables = {**app_env(env), "DATA_FOLDER": args.data_folder}
     emulator = None
     if env.s3_enabled:
-        import boto3
-        from moto.server import ThreadedMotoServer
-
-        emulator = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        emulator.start()
-        host, port = emulator.get_host_and_port()
-        endpoint, bucket = f"http://{host}:{port}", f"ephitup-{env.stack}-local"
-        boto3.client("s3", region_name=env.region, endpoint_url=endpoint, aws_access_key_id=EMULATOR_KEY,
-                     aws_secret_access_key=EMULATOR_KEY).create_bucket(
-            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": env.region})
-        variables.update(S3_BUCKET_NAME=bucket, S3_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID=EMULATOR_KEY,
-                         AWS_SECRET_ACCESS_KEY=EMULATOR_KEY)
-        print(f"ephitup dev: S3 emulator on {endpoint}, bucket {bucket}")
+        emulator = DevEmulator(env.region, f"ephitup-{env.stack}-local", Path(args.data_folder))
+        restored = emulator.restore()
+        variables.update(emulator.variables())
+        print(f"ephitup dev: S3 emulator on {emulator.endpoint}, bucket {emulator.bucket} "
+              f"({restored} objects restored from {SNAPSHOT}/)")
     os.environ.update(variables)
     print(f"ephitup dev: stack {env.stack}, storage mode {variables['STORAGE_MODE']}, data folder {args.data_folder}")
     try:
+        if emulator is not None:
+            with Runtime.open() as runtime:
+                lost = forget_lost_audio(runtime)
+            if lost:
+                print(f"ephitup dev: removed {len(lost)} episode record(s) whose audio the emulator lost (the last "
+                      f"run was killed before it could save it): {', '.join(lost)}")
         run_app("ephitup dev", args.host, args.port)
     finally:
         if emulator is not None:
+            print(f"ephitup dev: saved {emulator.save()} emulator objects under {SNAPSHOT}/")
             emulator.stop()
     return Exit.OK

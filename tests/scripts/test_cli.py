@@ -26,7 +26,7 @@ from app.storage import StorageAccessDeniedError, StorageError, StorageUnavailab
 from scripts.cli import exit_code_for, main
 from scripts.exit_codes import PortInUseError
 from tests.support.aws import REGION, create_bucket, s3_env
-from tests.support.live import free_port, wait_for
+from tests.support.live import answers, free_port, wait_for
 from tests.support.paths import FIXTURES, ROOT
 
 LIMITED_KEY = "limited-key"  # credentials whose policy lacks s3:DeleteObject
@@ -193,3 +193,46 @@ def test_a_bad_option_is_one_line_naming_the_value(argv: list[str], message: str
 ])
 def test_one_exit_code_table(error: Exception, code: int) -> None:
     assert exit_code_for(error) == code
+
+
+class Dev:
+    """``ephitup dev --stack prod`` in a process of its own, on one data folder across restarts."""
+
+    def __init__(self, data: Path) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "scripts.cli", "dev", "--stack", "prod", "--port", str(self.port),
+             "--data-folder", str(data)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "S3_"))})
+        wait_for(lambda: answers(httpx.Client(base_url=self.base)), "ephitup dev to serve", timeout=60)
+
+    def post(self, audio: bytes) -> dict[str, Any]:
+        return httpx.post(f"{self.base}/api/podcasts/episodes", data={"name": "x"},  # type: ignore[no-any-return]
+                          files={"audio": ("a.mp3", audio, "audio/mpeg")}).json()
+
+    def stop(self, how: signal.Signals) -> str:
+        self.process.send_signal(how)
+        self.process.wait(timeout=30)
+        return self.process.stdout.read() if self.process.stdout else ""
+
+
+def test_dev_keeps_what_it_shows_across_restarts_and_never_a_record_without_its_audio(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    first = Dev(data)
+    kept = first.post(b"ID3 kept")
+    assert "saved 1 emulator objects" in first.stop(signal.SIGINT)
+
+    second = Dev(data)
+    assert httpx.get(second.base + kept["audio_url"]).content == b"ID3 kept"  # the emulator's objects came back
+    lost = second.post(b"ID3 lost")
+    second.stop(signal.SIGKILL)  # no chance to save the emulator
+
+    third = Dev(data)
+    try:
+        listed = [e["id"] for e in httpx.get(f"{third.base}/api/podcasts/episodes").json()]
+        assert listed == [kept["id"]] and lost["id"] not in listed
+        assert httpx.get(third.base + kept["audio_url"]).content == b"ID3 kept"
+    finally:
+        output = third.stop(signal.SIGINT)
+    assert "removed 1 episode record(s) whose audio the emulator lost" in output and lost["id"] in output
