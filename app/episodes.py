@@ -88,29 +88,35 @@ class Episodes:
         assert self.remote is not None and episode.local_key is not None
         key = build_episode_asset_key(episode.user_id, episode.id, PurePosixPath(episode.local_key).name)
         try:
-            try:
-                if self.local.exists(episode.local_key):
-                    stat = self.remote.save_file(key, self.local.path(episode.local_key), episode.content_type,
-                                                 expected_sha256=episode.sha256)
-                else:  # only S3 can still hold it (the local copy went after an upload that was not recorded)
-                    stat = self.remote.stat(key)
-                    if stat.size != episode.size:
-                        raise StorageError(f"local copy {episode.local_key} is gone and S3 holds no full copy")
-                stored = self.commit_remote(episode, key, stat.etag)
-                self.observe("stored", stat.size)
-                return stored
-            except RecordNotFoundError:
-                raise
-            except Exception as error:
-                self._retry_later(episode, error)
-                self.observe("pending", 0)
-                if isinstance(error, StorageError):
-                    return self.records.episode(episode.id)
-                raise
+            return self._upload_and_commit(episode, key)
         except RecordNotFoundError:
             self.observe("deleted", 0)
             self._discard(episode, key)
             raise EpisodeDeletedError(f"episode {episode.id} was deleted while it was being stored") from None
+
+    def _upload_and_commit(self, episode: Episode, key: str) -> Episode:
+        """Upload (or find the upload), verify, commit; any failure but the record's disappearance keeps the
+        episode pending. A bug is re-raised once the episode is safely pending."""
+        assert self.remote is not None and episode.local_key is not None
+        try:
+            if self.local.exists(episode.local_key):
+                stat = self.remote.save_file(key, self.local.path(episode.local_key), episode.content_type,
+                                             expected_sha256=episode.sha256)
+            else:  # only S3 can still hold it (the local copy went after an upload that was not recorded)
+                stat = self.remote.stat(key)
+                if stat.size != episode.size:
+                    raise StorageError(f"local copy {episode.local_key} is gone and S3 holds no full copy")
+            stored = self.commit_remote(episode, key, stat.etag)
+        except RecordNotFoundError:
+            raise
+        except Exception as error:
+            self._retry_later(episode, error)
+            self.observe("pending", 0)
+            if isinstance(error, StorageError):
+                return self.records.episode(episode.id)
+            raise
+        self.observe("stored", stat.size)
+        return stored
 
     def _discard(self, episode: Episode, key: str) -> None:
         """What a finalize that lost the race with a delete leaves: its object, and the local copy."""
