@@ -65,6 +65,9 @@ def cmd_env(args: argparse.Namespace) -> int:
                  "DATA_FOLDER": args.data_folder, **credentials}
     text = templates().get_template("dotenv.j2").render(stack=env.stack, variables=variables)
     target = Path(args.output)
+    if target.exists() and not args.force:
+        raise RenderError(f"{target} exists: it may hold lines of your own. Pass --force to replace it, or -o "
+                          "another file")
     descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(descriptor, 0o600)  # also when the file already existed with a wider mode
     with os.fdopen(descriptor, "w") as out:

@@ -106,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
                   "Write a .env for local runs (mode 0600).", "The only command that writes secrets, only there.")
     _stack_options(env, many=False)
     env.add_argument("-o", "--output", default=".env", help="file to write (default: %(default)s)")
+    env.add_argument("--force", action="store_true", help="replace the file when it exists")
     env.add_argument("--data-folder", default=DEFAULT_DATA_FOLDER,
                      help="DATA_FOLDER for local runs (default: %(default)s)")
 

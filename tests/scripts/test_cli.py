@@ -236,3 +236,15 @@ def test_dev_keeps_what_it_shows_across_restarts_and_never_a_record_without_its_
     finally:
         output = third.stop(signal.SIGINT)
     assert "removed 1 episode record(s) whose audio the emulator lost" in output and lost["id"] in output
+
+
+def test_env_refuses_to_overwrite_a_file_unless_forced(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(ROOT)
+    target = tmp_path / ".env"
+    target.write_text("MY_OWN=line\n")
+    outputs = str(FIXTURES / "prod.outputs.show-secrets.json")
+    assert main(["env", "--stack", "prod", "--outputs", outputs, "-o", str(target)]) == 2
+    assert "exists: it may hold lines of your own. Pass --force" in capsys.readouterr().err
+    assert target.read_text() == "MY_OWN=line\n"
+    assert main(["env", "--stack", "prod", "--outputs", outputs, "-o", str(target), "--force"]) == 0
+    assert "S3_BUCKET_NAME=" in target.read_text()

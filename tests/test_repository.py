@@ -1,0 +1,31 @@
+"""The repository as committed: no tracked file holds a secret-shaped value."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+from tests.support.paths import ROOT
+
+AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
+AWS_SECRET = re.compile(r"(?i)(?:secret[_-]?access[_-]?key|aws_secret)[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9/+]{40})\b")
+DOCUMENTED_EXAMPLES = {"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}  # AWS's own docs
+
+
+def test_no_tracked_file_holds_a_secret_shaped_value() -> None:
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    found = []
+    for name in filter(None, tracked.decode().split("\0")):
+        try:
+            text = (ROOT / name).read_text()
+        except (UnicodeDecodeError, FileNotFoundError, IsADirectoryError):
+            continue
+        values = AWS_KEY_ID.findall(text) + AWS_SECRET.findall(text)
+        found += [f"{name}: {value[:4]}..." for value in values if value not in DOCUMENTED_EXAMPLES]
+    assert found == []
+
+
+def test_the_files_the_runbook_writes_secrets_to_are_ignored() -> None:
+    for name in (".env", ".env.staging", "staging-secrets.json", "data/.ephitup-dev-s3/x"):
+        ignored = subprocess.run(["git", "check-ignore", "-q", name], cwd=ROOT)
+        assert ignored.returncode == 0, f"{name} is not ignored by git"
