@@ -130,26 +130,27 @@ def ranged_response(
 async def prefetched(chunks: Iterator[bytes], depth: int = PREFETCH_CHUNKS) -> AsyncIterator[bytes]:
     """Read the next chunks from the store while the current one is written to the client.
 
-    A thread per stream reads ahead into a bounded queue; when the client goes away the reader stops
-    at its next chunk and the store's stream is closed.
+    A thread per stream reads ahead; at most ``depth`` chunks wait for the client (a semaphore the
+    reader takes and the writer gives back). Each chunk crosses to the event loop with one
+    ``call_soon_threadsafe``: no coroutine and no future per chunk. When the client goes away the
+    reader stops at its next chunk and the store's stream is closed.
     """
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue(maxsize=depth)
+    queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue()
+    room = threading.Semaphore(depth)
     stop = threading.Event()
-
-    def hand_over(item: bytes | BaseException | None) -> None:
-        asyncio.run_coroutine_threadsafe(queue.put(item), loop).result()
 
     def read_ahead() -> None:
         try:
             for chunk in chunks:
+                room.acquire()
                 if stop.is_set():
                     return
-                hand_over(chunk)
-            hand_over(None)
+                loop.call_soon_threadsafe(queue.put_nowait, chunk)
+            loop.call_soon_threadsafe(queue.put_nowait, None)
         except Exception as error:  # handed to the response, which raises it there
             if not stop.is_set():
-                hand_over(error)
+                loop.call_soon_threadsafe(queue.put_nowait, error)
         finally:
             getattr(chunks, "close", lambda: None)()
 
@@ -158,11 +159,11 @@ async def prefetched(chunks: Iterator[bytes], depth: int = PREFETCH_CHUNKS) -> A
         while (item := await queue.get()) is not None:
             if isinstance(item, BaseException):
                 raise item
+            room.release()
             yield item
     finally:
         stop.set()
-        while not queue.empty():  # free a reader blocked on a full queue, so it can see the stop
-            queue.get_nowait()
+        room.release()  # a reader waiting for room wakes up, sees the stop, and closes the store's stream
 
 
 def _if_range_holds(if_range: str | None, headers: dict[str, str]) -> bool:
