@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
+from pathlib import Path
 
 from tests.support.paths import ROOT
 
@@ -29,3 +31,16 @@ def test_the_files_the_runbook_writes_secrets_to_are_ignored() -> None:
     for name in (".env", ".env.staging", "staging-secrets.json", "data/.ephitup-dev-s3/x"):
         ignored = subprocess.run(["git", "check-ignore", "-q", name], cwd=ROOT)
         assert ignored.returncode == 0, f"{name} is not ignored by git"
+
+
+def test_the_ci_workflow_is_valid_against_githubs_workflow_schema(tmp_path: Path) -> None:
+    workflows = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+    assert workflows
+    checker = Path(sys.executable).with_name("check-jsonschema")
+    run = subprocess.run([str(checker), "--builtin-schema", "vendor.github-workflows", *map(str, workflows)],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    broken = tmp_path / "broken.yml"
+    broken.write_text(workflows[0].read_text().replace("runs-on:", "runs_on:"))  # the check can fail
+    assert subprocess.run([str(checker), "--builtin-schema", "vendor.github-workflows", str(broken)],
+                          capture_output=True).returncode != 0
