@@ -9,7 +9,6 @@ instance or with autoscaling, a data folder that is not the disk. This module mu
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,15 +19,13 @@ import yaml
 
 from infra.contract import app_env, load_contract
 from infra.environment import PROJECT, ConfigError, Environment
+from infra.outputs import AWS_KEY_ID, AWS_SECRET, SECRET_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON_VERSION = "3.11.11"
 BUILD_COMMAND = "pip install --upgrade pip && pip install ."
 START_COMMAND = "uvicorn app.main:app --host 0.0.0.0 --port $PORT"
 REQUIRED_OUTPUTS = ("storage_mode", "bucket_name", "access_point_arn", "region")
-SECRET_OUTPUTS = ("secret_access_key", "access_key_id")  # credentials: never in a blueprint
-_AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
-_AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
 
 
 class RenderError(ConfigError):
@@ -144,8 +141,8 @@ def _env_vars(stack: StackInput) -> list[dict[str, Any]]:
 
 def _required_outputs(stack: StackInput) -> Mapping[str, Any]:
     name = stack.env.stack
-    fix = f"run `pulumi up -s {name}`, then `pulumi stack output --json -s {name} > {name}.json` and pass " \
-          f"--outputs {name}={name}.json"
+    fix = f"run `pulumi up -s {name}`, then `pulumi stack output --json -s {name} | ephitup outputs import " \
+          f"--stack {name}` and commit outputs/{name}.json (or pass --outputs {name}=FILE)"
     if stack.outputs is None:
         raise RenderError(f"stack {name}: ephitup:s3Enabled is true but no outputs were given: {fix}")
     missing = [key for key in REQUIRED_OUTPUTS if not stack.outputs.get(key)]
@@ -194,12 +191,12 @@ def services_of(document: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def _refuse_secrets(text: str, stacks: list[StackInput]) -> None:
     for stack in stacks:
-        for key in SECRET_OUTPUTS:
+        for key in SECRET_KEYS:
             value = (stack.outputs or {}).get(key)
             if isinstance(value, str) and len(value) >= 8 and value != "[secret]" and value in text:
                 raise RenderError(f"stack {stack.env.stack}: refusing to write the secret output {key} into the "
                                   "blueprint (credentials are sync: false: set them in Render)")
-    for pattern, what in ((_AWS_KEY_ID, "an AWS access key id"), (_AWS_SECRET, "an AWS secret access key")):
+    for pattern, what in ((AWS_KEY_ID, "an AWS access key id"), (AWS_SECRET, "an AWS secret access key")):
         match = pattern.search(text)
         if match:
             line = text[: match.start()].count("\n") + 1

@@ -28,11 +28,13 @@ def read_environment() -> Environment:
 
 def define(env: Environment) -> dict[str, Any]:
     """Declare the environment's resources and return its stack outputs."""
+    made_by = {"project": pulumi.get_project(), "stack": pulumi.get_stack()}  # outputs are checked against these
     if not env.s3_enabled:
-        return {"storage_mode": "local", "region": env.region, "app_env": app_env(env)}
+        return {**made_by, "storage_mode": "local", "region": env.region, "app_env": app_env(env)}
     account_id = aws.get_caller_identity_output().account_id
     storage = MediaStorage("media", env, account_id)
     return {
+        **made_by,
         "storage_mode": "s3",
         "bucket_name": storage.bucket.bucket,
         "bucket_arn": storage.bucket.arn,

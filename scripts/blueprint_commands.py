@@ -11,14 +11,18 @@ from pathlib import Path
 
 import yaml
 
-from infra.blueprint import RenderError, render, schema_errors, templates
+from infra.blueprint import RenderError, read_outputs, render, schema_errors, templates
 from infra.contract import app_env
+from infra.outputs import committed_file, keep_for_blueprint
 from scripts.exit_codes import Exit
 from scripts.stack_io import load_stacks
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    """Render render.yaml from stack files (and, with S3 on, stack outputs); --check compares instead."""
+    """Render every stack into render.yaml (or the stacks named, to standard output); --check compares instead."""
+    output = args.output or ("-" if args.stack else "render.yaml")
+    if args.check and output == "-":
+        raise RenderError("--check compares a file: render every stack (no --stack), or name the file with -o")
     text = render(load_stacks(args.stack, args.outputs))
     if args.schema:
         errors = schema_errors(yaml.safe_load(text), json.loads(Path(args.schema).read_text()))
@@ -27,7 +31,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         if errors:
             return Exit.FAILED
     if args.check:
-        target = Path(args.output)
+        target = Path(output)
         current = target.read_text() if target.exists() else ""
         if current == text:
             print(f"{target} is up to date")
@@ -37,11 +41,25 @@ def cmd_render(args: argparse.Namespace) -> int:
             fromfile=f"{target} (committed)", tofile=f"{target} (rendered)"))
         print(f"ephitup render: {target} is stale: run `ephitup render` and commit it", file=sys.stderr)
         return Exit.FAILED
-    if args.output == "-":
+    if output == "-":
         sys.stdout.write(text)
     else:
-        Path(args.output).write_text(text)
-        print(f"wrote {args.output}")
+        Path(output).write_text(text)
+        print(f"wrote {output}")
+    return Exit.OK
+
+
+def cmd_outputs_import(args: argparse.Namespace) -> int:
+    """Keep the blueprint's share of a stack's outputs in outputs/<stack>.json (committed; never a secret)."""
+    (stack,) = load_stacks([args.stack], [])
+    source = args.source
+    raw = read_outputs(sys.stdin.read() if source == "-" else Path(source).read_text(),
+                       "standard input" if source == "-" else source)
+    kept = keep_for_blueprint(raw, stack.env)
+    target = committed_file(args.stack)
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(json.dumps(kept, indent=2, sort_keys=True) + "\n")
+    print(f"wrote {target} ({', '.join(sorted(kept))}); commit it, then `ephitup render`")
     return Exit.OK
 
 

@@ -94,13 +94,23 @@ def build_parser() -> argparse.ArgumentParser:
     contract.add_argument("--check", action="store_true", help="exit 1 when the committed file is stale")
 
     render = command("render", "scripts.blueprint_commands:cmd_render",
-                     "Render render.yaml from stack files (and, with S3 on, stack outputs).",
-                     "Reads Pulumi.<stack>.yaml from the current folder; never writes a secret.")
+                     "Render every environment into render.yaml, from the stack files and their committed outputs.",
+                     "Reads Pulumi.<stack>.yaml and outputs/<stack>.json from the current folder; never writes a "
+                     "secret. With --stack, the stacks named go to standard output unless -o names a file.")
     _stack_options(render, many=True)
-    render.add_argument("-o", "--output", default="render.yaml", help="file to write, or - for stdout "
-                        "(default: %(default)s)")
+    render.add_argument("-o", "--output", help="file to write, or - for stdout (default: render.yaml for every "
+                        "stack, standard output with --stack)")
     render.add_argument("--check", action="store_true", help="exit 1 with a diff when the file is stale")
     render.add_argument("--schema", help="also validate against Render's blueprint JSON schema (a file)")
+
+    outputs = command("outputs", "scripts.blueprint_commands:cmd_outputs_import",
+                      "Keep the blueprint's share of a stack's outputs in outputs/<stack>.json (to commit).",
+                      "Reads `pulumi stack output --json` (masked or not); keeps project, stack, storage mode, "
+                      "region, bucket and access point; refuses a secret-shaped value or another stack's outputs.")
+    outputs.add_argument("action", choices=("import",))
+    outputs.add_argument("--stack", required=True, help="the stack the outputs are from")
+    outputs.add_argument("--from", dest="source", default="-", metavar="FILE",
+                         help="the JSON file, or - for standard input (default: -)")
 
     env = command("env", "scripts.blueprint_commands:cmd_env",
                   "Write a .env for local runs (mode 0600).", "The only command that writes secrets, only there.")

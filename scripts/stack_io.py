@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.blueprint import RenderError, StackInput, known_stacks, load_stack, read_outputs
+from infra.outputs import check_against, committed_file
 
 
 def parse_outputs(specs: list[str], stacks: list[str], s3_stacks: list[str]) -> dict[str, dict[str, Any]]:
@@ -33,7 +34,15 @@ def _read(path: Path) -> str:
 
 
 def load_stacks(names: list[str] | None, output_specs: list[str]) -> list[StackInput]:
+    """The stacks (default: every ``Pulumi.<stack>.yaml``), each with its outputs: given with ``--outputs``, or
+    committed under ``outputs/<stack>.json``; outputs are held to the stack they are used for."""
     names = names or known_stacks()
     plain = [load_stack(name) for name in names]
     outputs = parse_outputs(output_specs, names, [s.env.stack for s in plain if s.env.s3_enabled])
+    for stack in plain:
+        committed = committed_file(stack.env.stack)
+        if stack.env.stack not in outputs and stack.env.s3_enabled and committed.exists():
+            outputs[stack.env.stack] = read_outputs(committed.read_text(), str(committed))
+        if stack.env.stack in outputs:
+            check_against(stack.env, outputs[stack.env.stack])
     return [StackInput(s.env, outputs.get(s.env.stack)) for s in plain]

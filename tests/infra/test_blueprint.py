@@ -51,8 +51,23 @@ def test_golden_blueprints_validate_against_renders_schema(golden: str, schema) 
     assert schema_errors(yaml.safe_load((GOLDEN / f"{golden}.render.yaml").read_text()), schema) == []
 
 
-def test_the_committed_render_yaml_is_the_dev_blueprint() -> None:
-    assert (ROOT / "render.yaml").read_text() == rendered("dev")
+def test_the_committed_render_yaml_holds_every_environment_and_a_bare_check_passes(
+        capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    assert main(["render", "--check"]) == 0 and "render.yaml is up to date" in capsys.readouterr().out
+    assert (ROOT / "render.yaml").read_text() == (GOLDEN / "dev+prod.render.yaml").read_text()
+    committed = json.loads((ROOT / "outputs" / "prod.json").read_text())
+    assert set(committed) == {"project", "stack", "storage_mode", "region", "bucket_name", "access_point_arn"}
+
+
+def test_one_stack_goes_to_standard_output_never_over_the_committed_file(capsys, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("Pulumi.dev.yaml", "Pulumi.prod.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    assert main(["render", "--stack", "dev"]) == 0
+    assert capsys.readouterr().out == rendered("dev") and not (tmp_path / "render.yaml").exists()
+    assert main(["render", "--stack", "dev", "--check"]) == 2  # --check compares a file: say which
 
 
 def env_vars(service: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -137,7 +152,7 @@ def test_refuses_a_secret_shaped_value(capsys, tmp_path: Path, monkeypatch: pyte
     stack_dir(tmp_path, monkeypatch)
     (tmp_path / "prod.json").write_text(json.dumps({**OUTPUTS, "bucket_name": SHOWN["access_key_id"]}))
     line = refusal(capsys, "--stack", "prod", "--outputs", "prod.json")
-    assert "stack prod" in line and "AWS access key id" in line
+    assert "stack prod: outputs key bucket_name holds a secret-shaped value" in line
 
 
 @pytest.mark.parametrize("key,value,expected", [
@@ -152,9 +167,47 @@ def test_refuses_what_renders_schema_does_not_catch(capsys, tmp_path: Path, monk
     assert "stack prod" in line and expected in line and ("fix" in line or "pulumi config set" in line)
 
 
-def test_refuses_s3_without_outputs(capsys) -> None:
+def test_refuses_s3_without_outputs(capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    stack_dir(tmp_path, monkeypatch)  # no outputs/prod.json there
     line = refusal(capsys, "--stack", "prod")
-    assert "stack prod: ephitup:s3Enabled is true but no outputs" in line and "pulumi stack output --json" in line
+    assert "stack prod: ephitup:s3Enabled is true but no outputs" in line and "ephitup outputs import" in line
+
+
+@pytest.mark.parametrize("change,expected", [
+    ({"stack": "staging"}, "stack prod: these outputs are stack 'staging''s (project 'ephitup'), not ephitup/prod's"),
+    ({"region": "eu-west-1"}, "the outputs' region 'eu-west-1' is not the stack's aws:region 'us-east-2'"),
+    ({"bucket_name": "ephitup-staging-1"}, "bucket 'ephitup-staging-1' is not this stack's (ephitup-prod-...)"),
+    ({"access_point_arn": "arn:aws:s3:us-east-2:123456789012:accesspoint/ephitup-staging"},
+     "access point 'arn:aws:s3:us-east-2:123456789012:accesspoint/ephitup-staging' is not this stack's"),
+])
+def test_refuses_another_stacks_outputs(capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        change: dict[str, str], expected: str) -> None:
+    stack_dir(tmp_path, monkeypatch)
+    (tmp_path / "other.json").write_text(json.dumps({**OUTPUTS, **change}))
+    assert expected in refusal(capsys, "--stack", "prod", "--outputs", "prod=other.json")
+
+
+def test_refuses_outputs_for_a_stack_with_s3_off(capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(ROOT / "Pulumi.dev.yaml", tmp_path / "Pulumi.dev.yaml")
+    (tmp_path / "prod.json").write_text(json.dumps(OUTPUTS))
+    line = refusal(capsys, "--stack", "dev", "--outputs", "dev=prod.json")
+    assert "stack dev: outputs were given but ephitup:s3Enabled is false" in line
+
+
+def test_outputs_import_keeps_only_the_blueprints_share_and_refuses_secrets(capsys, tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    stack_dir(tmp_path, monkeypatch)
+    shown = FIXTURES / "prod.outputs.show-secrets.json"
+    assert main(["outputs", "import", "--stack", "prod", "--from", str(shown)]) == 0
+    kept = json.loads((tmp_path / "outputs" / "prod.json").read_text())
+    assert set(kept) == {"project", "stack", "storage_mode", "region", "bucket_name", "access_point_arn"}
+    assert not [secret for secret in SECRETS if secret in json.dumps(kept) + capsys.readouterr().out]
+    assert main(["render"]) == 0 and "prod" in (tmp_path / "render.yaml").read_text()  # used by a bare render
+    (tmp_path / "leaky.json").write_text(json.dumps({**SHOWN, "bucket_name": SHOWN["secret_access_key"]}))
+    assert main(["outputs", "import", "--stack", "prod", "--from", str(tmp_path / "leaky.json")]) == 2
+    err = capsys.readouterr().err
+    assert "holds a secret-shaped value" in err and SHOWN["secret_access_key"] not in err
 
 
 def test_refuses_outputs_lacking_a_required_key(capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

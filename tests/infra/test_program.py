@@ -24,6 +24,7 @@ def test_s3_off_makes_no_resource_and_no_invoke() -> None:
     assert [r.type for r in run.registrations] == ["pulumi:pulumi:Stack"]
     assert run.invokes == []
     assert run.outputs["storage_mode"] == "local"
+    assert (run.outputs["project"], run.outputs["stack"]) == ("ephitup", "dev")  # what outputs are checked against
     assert run.outputs["app_env"]["STORAGE_MODE"] == "local"
     assert "S3_BUCKET_NAME" not in run.outputs["app_env"]
 
@@ -107,9 +108,9 @@ def test_cors_only_when_origins_are_configured() -> None:
 
 def test_outputs_are_present_and_the_secret_one_is_secret() -> None:
     run = run_program("prod", stack_config("prod"))
-    assert set(run.outputs) == {"storage_mode", "bucket_name", "bucket_arn", "region", "access_point_arn",
-                                "access_point_alias", "iam_user_name", "access_key_id", "secret_access_key",
-                                "app_env"}
+    assert set(run.outputs) == {"project", "stack", "storage_mode", "bucket_name", "bucket_arn", "region",
+                                "access_point_arn", "access_point_alias", "iam_user_name", "access_key_id",
+                                "secret_access_key", "app_env"}
     assert run.secret_outputs == {"secret_access_key"}
     assert run.outputs["app_env"] == {
         "DATA_FOLDER": "/mydata", "STORAGE_MODE": "s3", "S3_BUCKET_NAME": run.outputs["bucket_name"],

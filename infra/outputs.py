@@ -1,0 +1,74 @@
+"""A stack's outputs as the blueprint needs them: committed per stack under ``outputs/<stack>.json``.
+
+``pulumi stack output --json`` holds more than the blueprint needs, secrets among them (masked or not).
+``keep_for_blueprint`` keeps only the non-secret values the blueprint renders, refuses anything
+secret-shaped, and ``check_against`` holds outputs to the stack they are used for: the program exports
+its project and stack, and the region, bucket and access point must be that stack's. This module must
+not import pulumi.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from infra.environment import PROJECT, ConfigError, Environment
+
+OUTPUTS_FOLDER = "outputs"
+BLUEPRINT_KEYS = ("project", "stack", "storage_mode", "region", "bucket_name", "access_point_arn")
+SECRET_KEYS = ("secret_access_key", "access_key_id")
+AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
+AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+_ACCESS_POINT = re.compile(r"^arn:aws[\w-]*:s3:(?P<region>[\w-]+):\d{12}:accesspoint/(?P<name>[a-z0-9-]+)$")
+
+
+class OutputsError(ConfigError):
+    """Outputs that cannot be used for this stack; the message names both stacks or the value, and the fix."""
+
+
+def committed_file(stack: str, directory: Path | None = None) -> Path:
+    return (directory or Path.cwd()) / OUTPUTS_FOLDER / f"{stack}.json"
+
+
+def looks_secret(value: Any) -> bool:
+    text = str(value)
+    return bool(AWS_KEY_ID.search(text) or AWS_SECRET.search(text))
+
+
+def keep_for_blueprint(outputs: Mapping[str, Any], env: Environment) -> dict[str, Any]:
+    """The blueprint's share of ``pulumi stack output --json``, checked against ``env``."""
+    kept = {key: outputs[key] for key in BLUEPRINT_KEYS if key in outputs}
+    check_against(env, kept)
+    return kept
+
+
+def check_against(env: Environment, outputs: Mapping[str, Any]) -> None:
+    """Outputs are only ever used for the stack that made them."""
+    fix = f"(fix: `pulumi stack output --json -s {env.stack} | ephitup outputs import --stack {env.stack}`)"
+    if not env.s3_enabled:
+        raise OutputsError(f"stack {env.stack}: outputs were given but ephitup:s3Enabled is false, so the "
+                           "blueprint uses none: remove them, or turn S3 on for this stack")
+    secret = [key for key in BLUEPRINT_KEYS if looks_secret(outputs.get(key, ""))]
+    if secret:
+        raise OutputsError(f"stack {env.stack}: outputs key {secret[0]} holds a secret-shaped value: refusing it (the "
+                           "committed outputs are public; credentials reach Render otherwise)")
+    missing = [key for key in BLUEPRINT_KEYS if not outputs.get(key)]
+    if missing:
+        raise OutputsError(f"stack {env.stack}: the outputs lack {', '.join(missing)} {fix}")
+    made_by = outputs.get("project"), outputs.get("stack")
+    if made_by != (PROJECT, env.stack):
+        raise OutputsError(f"stack {env.stack}: these outputs are stack {made_by[1]!r}'s (project {made_by[0]!r}), "
+                           f"not {PROJECT}/{env.stack}'s {fix}")
+    if outputs.get("region") != env.region:
+        raise OutputsError(f"stack {env.stack}: the outputs' region {outputs.get('region')!r} is not the stack's "
+                           f"aws:region {env.region!r} {fix}")
+    bucket = str(outputs.get("bucket_name") or "")
+    expected = env.bucket_name or f"ephitup-{env.stack}-"
+    if not (bucket == env.bucket_name if env.bucket_name else bucket.startswith(expected)):
+        raise OutputsError(f"stack {env.stack}: bucket {bucket!r} is not this stack's ({expected}...) {fix}")
+    access_point = _ACCESS_POINT.match(str(outputs.get("access_point_arn") or ""))
+    if not access_point or (access_point["name"], access_point["region"]) != (env.access_point_name, env.region):
+        raise OutputsError(f"stack {env.stack}: access point {outputs.get('access_point_arn')!r} is not this "
+                           f"stack's ({env.access_point_name} in {env.region}) {fix}")
