@@ -67,6 +67,15 @@ def cmd_contract(args: argparse.Namespace) -> int:
     return Exit.OK
 
 
+def cmd_deployer_policy(args: argparse.Namespace) -> int:
+    """Print the deployer's IAM policy (JSON) for an account."""
+    from infra.deployer import deployer_policy
+    from infra.policies import to_json
+
+    print(to_json(deployer_policy(args.account, ("ephitup-*", *args.bucket))))
+    return Exit.OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Every command; handlers are named as "module:function" and imported only when they run."""
     parser = argparse.ArgumentParser(
@@ -111,6 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
     outputs.add_argument("--stack", required=True, help="the stack the outputs are from")
     outputs.add_argument("--from", dest="source", default="-", metavar="FILE",
                          help="the JSON file, or - for standard input (default: -)")
+
+    deployer = command("deployer-policy", cmd_deployer_policy,
+                       "Print the least-privilege IAM policy for whoever runs `pulumi up` on this program.",
+                       "For `aws iam create-policy --policy-document file://...`.")
+    deployer.add_argument("--account", required=True, type=_account, help="the 12-digit AWS account id")
+    deployer.add_argument("--bucket", action="append", default=[], metavar="NAME",
+                          help="a bucket name an ephitup:bucketName sets outside ephitup-* (repeatable)")
 
     env = command("env", "scripts.blueprint_commands:cmd_env",
                   "Write a .env for local runs (mode 0600).", "The only command that writes secrets, only there.")
@@ -191,6 +207,12 @@ def _hours(text: str) -> float:
     if not 0 <= hours < 10**6:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of hours (0 or more)")
     return hours
+
+
+def _account(text: str) -> str:
+    if not text.isdigit() or len(text) != 12:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an AWS account id: 12 digits")
+    return text
 
 
 def _port(text: str) -> int:

@@ -11,31 +11,17 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
 import pytest
-from moto import settings as moto_settings
-from moto.core.authorization import ActionAuthenticatorMixin
 
 from app.settings import Settings
 from app.storage import StorageAccessDeniedError
 from app.storage.s3 import S3Storage
 from infra import policies
-from tests.support.aws import REGION, create_bucket
+from tests.support.aws import REGION, create_bucket, iam_enforced
 from tests.support.pulumi import run_program
-
-
-@contextmanager
-def iam_enforced() -> Iterator[None]:
-    saved = moto_settings.INITIAL_NO_AUTH_ACTION_COUNT, ActionAuthenticatorMixin.request_count
-    moto_settings.INITIAL_NO_AUTH_ACTION_COUNT, ActionAuthenticatorMixin.request_count = 0, 0
-    try:
-        yield
-    finally:
-        moto_settings.INITIAL_NO_AUTH_ACTION_COUNT, ActionAuthenticatorMixin.request_count = saved
 
 
 def test_the_programs_user_policy_allows_the_app_and_nothing_else(aws: None, tmp_path: Path) -> None:

@@ -1,0 +1,53 @@
+"""The least-privilege IAM policy for whoever runs ``pulumi up`` on this program (a person or CI).
+
+A pure function, like the app's policies: linted by parliament and proven under moto's IAM enforcement
+(tests/infra/test_deployer.py). It covers what pulumi-aws calls to create, read, update and delete the
+resources ``MediaStorage`` declares, on names the program gives them (``ephitup-*`` buckets and access
+points, IAM users under the ``/ephitup/`` path), and nothing else. A stack whose ``ephitup:bucketName`` does
+not start with ``ephitup-`` needs its name added to ``bucket_patterns``.
+
+By design the deployer may set these buckets' policies and lifecycle (the program declares both), so it
+could grant itself object access to them: parliament says so, and the test names exactly that finding.
+"""
+
+from __future__ import annotations
+
+from infra.policies import Policy, document
+
+BUCKET_ACTIONS = (
+    "s3:CreateBucket", "s3:DeleteBucket", "s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketAcl",
+    "s3:GetBucketTagging", "s3:PutBucketTagging",
+    "s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:GetBucketPolicyStatus",
+    "s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock",
+    "s3:GetBucketOwnershipControls", "s3:PutBucketOwnershipControls",
+    "s3:GetEncryptionConfiguration", "s3:PutEncryptionConfiguration",
+    "s3:GetBucketVersioning", "s3:PutBucketVersioning",
+    "s3:GetLifecycleConfiguration", "s3:PutLifecycleConfiguration",
+    "s3:GetBucketCORS", "s3:PutBucketCORS",
+    # read back by pulumi-aws's bucket refresh
+    "s3:GetBucketObjectLockConfiguration", "s3:GetBucketWebsite", "s3:GetBucketLogging",
+    "s3:GetAccelerateConfiguration", "s3:GetBucketRequestPayment", "s3:GetReplicationConfiguration",
+)
+ACCESS_POINT_ACTIONS = (
+    "s3:CreateAccessPoint", "s3:DeleteAccessPoint", "s3:GetAccessPointPolicy",
+    "s3:PutAccessPointPolicy", "s3:DeleteAccessPointPolicy", "s3:GetAccessPointPolicyStatus",
+)
+USER_ACTIONS = (
+    "iam:CreateUser", "iam:GetUser", "iam:DeleteUser", "iam:TagUser", "iam:UntagUser", "iam:ListUserTags",
+    "iam:PutUserPolicy", "iam:GetUserPolicy", "iam:DeleteUserPolicy", "iam:ListUserPolicies",
+    "iam:ListAttachedUserPolicies", "iam:ListGroupsForUser",
+    "iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:ListAccessKeys",
+)
+
+
+def deployer_policy(account_id: str, bucket_patterns: tuple[str, ...] = ("ephitup-*",)) -> Policy:
+    return document(
+        {"Sid": "Buckets", "Effect": "Allow", "Action": list(BUCKET_ACTIONS),
+         "Resource": [f"arn:aws:s3:::{pattern}" for pattern in bucket_patterns]},
+        {"Sid": "AccessPoints", "Effect": "Allow", "Action": list(ACCESS_POINT_ACTIONS),
+         "Resource": f"arn:aws:s3:*:{account_id}:accesspoint/ephitup-*"},
+        {"Sid": "AppUsers", "Effect": "Allow", "Action": list(USER_ACTIONS),
+         "Resource": f"arn:aws:iam::{account_id}:user/ephitup/*"},
+        {"Sid": "ReadAccessPointsAndWhoAmI", "Effect": "Allow",  # actions IAM grants on "*" only
+         "Action": ["s3:GetAccessPoint", "sts:GetCallerIdentity"], "Resource": "*"},
+    )
