@@ -88,6 +88,13 @@ def remove(orphans: Orphans, stores: Stores) -> list[str]:
     return failed
 
 
+def _on_disk(stores: Stores, reference: str) -> bool:
+    try:
+        return not stores.where(reference).is_s3
+    except InvalidReferenceError:  # a path outside the data folder (`ephitup orphans` reports it): not on this disk
+        return False
+
+
 @dataclass(frozen=True)
 class Usage:
     disk_total: int
@@ -116,7 +123,7 @@ def measure_usage(records: Records, stores: Stores, total: int, free: int, windo
     first, recent = now, 0
     for created_at, size, reference in records.stored_sizes():
         first = min(first, created_at)
-        if created_at >= since and not stores.where(reference).is_s3:
+        if created_at >= since and _on_disk(stores, reference):
             recent += size
     days = max(min(window_days, (now - first) / 86400), 1 / 24)
     return Usage(total, free, by_folder, sum(s.size for s in remote) if remote is not None else None,

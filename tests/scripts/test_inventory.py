@@ -90,3 +90,16 @@ def test_usage_counts_s3_from_one_listing(env: dict[str, str], capsys: pytest.Ca
     report = json.loads(capsys.readouterr().out)
     assert (report["s3_objects"], report["s3_bytes"]) == (2, 2000)
     assert report["local_growth_bytes_per_day"] == 0 and report["days_until_full"] is None  # audio went to S3
+
+
+def test_usage_and_orphans_report_a_record_with_an_unusable_reference_instead_of_failing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DATA_FOLDER", str(tmp_path / "data"))
+    monkeypatch.setenv("STORAGE_MODE", "local")
+    with Runtime.open() as runtime:
+        episode = runtime.episodes.create("show", None, io.BytesIO(bytes(1000)), "audio/mpeg")
+        runtime.records.move_audio(episode.id, "/etc/elsewhere/show.mp3")  # outside DATA_FOLDER
+    assert main(["usage", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["local_growth_bytes_per_day"] == 0
+    assert main(["orphans"]) == 1
+    assert f"episode {episode.id}: /etc/elsewhere/show.mp3" in capsys.readouterr().out
