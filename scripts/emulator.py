@@ -11,6 +11,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from app.runtime import Runtime
+
 SNAPSHOT = ".ephitup-dev-s3"
 CREDENTIAL = "ephitup-dev"  # moto accepts any credentials; these are not a secret
 
@@ -67,7 +69,7 @@ class DevEmulator:
         self.server.stop()
 
 
-def forget_lost_audio(runtime: Any) -> list[str]:
+def forget_lost_audio(runtime: Runtime) -> list[str]:
     """Remove the records whose audio is in S3 but no longer there; returns their ids."""
     lost = []
     for episode in runtime.records.episodes():

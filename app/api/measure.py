@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.access import AUDIO_PATH
 from app.metrics import Metrics
 
-AUDIO = re.compile(r"^/api/podcasts/episodes/[^/]+/audio$")
 DOWNLOAD = re.compile(r"^/api/sources/[^/]+/download$")
 
 
@@ -19,7 +19,7 @@ class Measured:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
-        audio = bool(AUDIO.match(path))
+        audio = bool(AUDIO_PATH.match(path))
         if not (audio or DOWNLOAD.match(path)):
             return await self.app(scope, receive, send)
         metrics, status = self.metrics(), [0]

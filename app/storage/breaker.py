@@ -36,7 +36,3 @@ class Breaker:
     def close(self) -> None:
         with self._lock:
             self._open_until = 0.0
-
-    @property
-    def is_open(self) -> bool:
-        return self._open_until > self.clock()
