@@ -130,9 +130,10 @@ class Episodes:
     def commit_remote(self, episode: Episode, key: str, etag: str, keep_local: bool = False) -> Episode:
         """Point the record at a verified S3 object, and only then let go of the local copy."""
         assert self.remote is not None
-        local_key = episode.local_key or self._local_key_of(episode)
+        # A kept copy is not one to let go of: the record forgets it in the same write.
+        local_key = None if keep_local else episode.local_key or self._local_key_of(episode)
         episode = self.records.mark_stored(episode.id, self.remote.reference(key), etag, local_key)
-        return self.release_local_copy(episode, keep=keep_local)
+        return self.release_local_copy(episode)
 
     def _local_key_of(self, episode: Episode) -> str | None:
         location = self.stores.where(episode.audio_ref)

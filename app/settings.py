@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     read_timeout: float = env("S3_READ_TIMEOUT", 10.0, "seconds to wait for S3 to answer", s3_only=True, ge=0.1)
     max_attempts: int = env("S3_MAX_ATTEMPTS", 3, "attempts per S3 call (standard retry mode); with the timeouts, "
                             "what one request can wait on a hung S3", s3_only=True, ge=1)
+    max_connections: int = env("S3_MAX_CONNECTIONS", 32, "connections the S3 client keeps open (at least the app's "
+                               "16 S3 threads; migrate raises it to its --concurrency)",
+                               s3_only=True, ge=1, le=512)
     reconcile_interval: float = env("RECONCILE_INTERVAL_SECONDS", 30.0, "how often pending uploads are retried",
                                     s3_only=True, ge=0.05)
     health_check_seconds: float = env("HEALTH_CHECK_SECONDS", 15.0, "how often the background checks behind /health "

@@ -58,11 +58,33 @@ class Process:
 
 
 def moto_server() -> tuple[Process, str]:
+    """moto on 127.0.0.1, keeping connections alive as S3 does (``benchmarks.keepalive_moto``)."""
+    return _s3_server("benchmarks.keepalive_moto", "moto server")
+
+
+def s3_sink() -> tuple[Process, str]:
+    """A lean S3 stand-in (``benchmarks.s3_sink``) for measuring copy tools rather than moto."""
+    return _s3_server("benchmarks.s3_sink", "S3 sink")
+
+
+def _s3_server(module: str, what: str) -> tuple[Process, str]:
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
-    server = Process([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], {},
-                     lambda: httpx.get(f"{endpoint}/moto-api/").status_code == 200, "moto server")
+    server = Process([sys.executable, "-m", module, str(port)], {},
+                     lambda: httpx.get(f"{endpoint}/moto-api/").status_code == 200, what)
     return server, endpoint
+
+
+def latency_proxy(endpoint: str, rtt_ms: float, mb_per_second: float | None = None) -> tuple[Process, str]:
+    """``endpoint`` seen across a link with ``rtt_ms`` of round trip and optionally a per-connection rate
+    (``benchmarks.latency_proxy``)."""
+    port = free_port()
+    delayed = f"http://127.0.0.1:{port}"
+    target = endpoint.rsplit(":", 1)[1]
+    rate = [str(mb_per_second)] if mb_per_second else []
+    proxy = Process([sys.executable, "-m", "benchmarks.latency_proxy", str(port), target, str(rtt_ms), *rate], {},
+                    lambda: httpx.get(f"{delayed}/moto-api/").status_code == 200, "latency proxy")
+    return proxy, delayed
 
 
 def s3_client(endpoint: str):  # type: ignore[no-untyped-def]

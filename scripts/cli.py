@@ -18,6 +18,7 @@ from scripts.exit_codes import Exit, PortInUseError
 
 Command = Callable[[argparse.Namespace], int]
 DEFAULT_DATA_FOLDER = Settings.model_fields["data_folder"].default
+MAX_CONCURRENCY = 256
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -190,12 +191,20 @@ def _stack_options(parser: argparse.ArgumentParser, many: bool) -> None:
 def _migration_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the plan (counts, bytes, first items); "
                         "change nothing")
-    parser.add_argument("--concurrency", type=_positive, default=8, help="files in flight (default: %(default)s)")
+    parser.add_argument("--concurrency", type=_concurrency, default=32,
+                        help=f"files in flight, at most {MAX_CONCURRENCY} (default: %(default)s: enough to keep a "
+                        "long link busy; each holds one S3 connection)")
 
 
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def _concurrency(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= MAX_CONCURRENCY:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to {MAX_CONCURRENCY}")
     return int(text)
 
 

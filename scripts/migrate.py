@@ -8,13 +8,14 @@ from typing import TextIO
 
 from app.moves import FixKeys, Move, Plan, ToLocal, ToS3
 from app.runtime import Runtime
+from app.settings import Settings
 from scripts.exit_codes import Exit
 from scripts.progress import Progress
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Move the environment's episode audio between the disk and S3."""
-    with Runtime.open(require_s3=True) as runtime:
+    with _runtime(args.concurrency) as runtime:
         if args.direction == "to-s3":
             return execute(ToS3(runtime.episodes, keep_local=args.keep_local), args)
         move = ToLocal(runtime.episodes, delete_remote=args.delete_remote)
@@ -30,8 +31,16 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_fix_keys(args: argparse.Namespace) -> int:
     """Repair references and keys off the canonical layout (copy, verify, switch, delete the old key)."""
-    with Runtime.open(require_s3=True) as runtime:
+    with _runtime(args.concurrency) as runtime:
         return execute(FixKeys(runtime.episodes), args)
+
+
+def _runtime(concurrency: int) -> Runtime:
+    """The environment's runtime with a connection for every worker: with fewer, workers queue for one."""
+    settings = Settings.from_env()
+    if settings.max_connections < concurrency:
+        settings = settings.model_copy(update={"max_connections": concurrency})
+    return Runtime.open(settings, require_s3=True)
 
 
 def execute(move: Move, args: argparse.Namespace, plan: Plan | None = None) -> int:

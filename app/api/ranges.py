@@ -23,8 +23,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from app.api.models import errors
 from app.storage import Storage
 
-STREAM_CHUNK = 256 * 1024
-PREFETCH_CHUNKS = 2  # per stream: these, one in the reader, one in the socket: about 1 MiB
+STREAM_CHUNK = 512 * 1024
+PREFETCH_CHUNKS = 1  # per stream: this one, one in the reader, one in the socket: about 1.5 MiB
 
 
 def binary_responses(media_type: str) -> dict[int | str, dict[str, Any]]:

@@ -40,6 +40,7 @@ def make_client(settings: Settings) -> Any:
         region_name=settings.region,
         signature_version="s3v4",
         retries={"mode": "standard", "total_max_attempts": settings.max_attempts},  # max_attempts counts retries
+        max_pool_connections=settings.max_connections,  # botocore's 10 would queue work behind it
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
         # Emulators and S3-compatible stores rarely resolve virtual-hosted bucket names.

@@ -10,7 +10,6 @@ import pytest
 
 import app.records
 from app.records import Episode, Records
-from scripts.cli import main
 from scripts.progress import Progress
 
 
@@ -75,9 +74,3 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise() -> None:
     assert "\r[" + "#" * 30 + "] 4/4 files, 4.0/4.0 MiB" in terminal.getvalue()
     assert log.getvalue().splitlines()[-1].startswith("progress: 4/4 files, 4.0/4.0 MiB, ")
     assert len(log.getvalue().splitlines()) == 1  # not a line per file: every interval, and at the end
-
-
-def test_concurrency_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_:
-        main(["migrate", "to-s3", "--concurrency", "0"])
-    assert exit_.value.code == 2 and "'0' is not a whole number of at least 1" in capsys.readouterr().err

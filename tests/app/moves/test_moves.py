@@ -243,3 +243,22 @@ def test_fix_keys_rerun_deletes_the_old_key_a_killed_run_left(env, audio, capsys
     assert old_key not in bucket_state(env)
     assert [e.superseded_ref for e in records(env)] == [None] * len(audio)
     assert played(env, "s3") == audio
+
+
+def test_the_s3_client_keeps_a_connection_for_every_worker(env, audio, monkeypatch) -> None:
+    from scripts.migrate import _runtime
+
+    with Runtime.open(Settings.from_env()) as runtime:  # the app: 32 by default, above its 16 S3 threads
+        assert runtime.stores.remote.client.meta.config.max_pool_connections == 32  # type: ignore[union-attr]
+    with _runtime(100) as runtime:
+        assert runtime.stores.remote.client.meta.config.max_pool_connections == 100  # type: ignore[union-attr]
+    monkeypatch.setenv("S3_MAX_CONNECTIONS", "200")
+    with _runtime(8) as runtime:  # never lowered
+        assert runtime.stores.remote.client.meta.config.max_pool_connections == 200  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("value", ["0", "257", "many"])
+def test_concurrency_is_bounded(env, value: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["migrate", "to-s3", "--concurrency", value])
+    assert exit_.value.code == 2 and f"{value!r} is not a whole number from 1 to 256" in capsys.readouterr().err
