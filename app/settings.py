@@ -25,6 +25,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 StorageMode = Literal["local", "s3"]
 Blueprint = Literal["value", "sync", "generate", "platform", "absent"]
+AwsAuth = Literal["accessKey", "oidc"]
 
 # SigV4 presigned URLs are valid for at most seven days.
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600
@@ -38,10 +39,12 @@ _Lower = BeforeValidator(lambda value: value.lower() if isinstance(value, str) e
 
 
 def env(name: str, default: Any, meaning: str, blueprint: Blueprint = "value", s3_only: bool = False,
-        **constraints: Any) -> Any:
-    """One variable of the contract: the field's alias is its name in the environment."""
+        auth: AwsAuth | None = None, **constraints: Any) -> Any:
+    """One variable of the contract: the field's alias is its name in the environment.
+
+    ``auth``: the variable belongs to one way of getting AWS credentials only (a stack's ``awsAuth``)."""
     return Field(default, alias=name, description=meaning, validate_default=True,
-                 json_schema_extra={"blueprint": blueprint, "s3_only": s3_only}, **constraints)
+                 json_schema_extra={"blueprint": blueprint, "s3_only": s3_only, "auth": auth}, **constraints)
 
 
 class SettingsError(ValueError):
@@ -65,9 +68,14 @@ class Settings(BaseSettings):
     endpoint_url: str | None = env("S3_ENDPOINT_URL", None, "S3-compatible endpoint (emulator, R2, MinIO)",
                                    blueprint="absent")
     access_key_id: SecretStr | None = env("AWS_ACCESS_KEY_ID", None, "access key id of the app's IAM user",
-                                          blueprint="sync", s3_only=True)
+                                          blueprint="sync", s3_only=True, auth="accessKey")
     secret_access_key: SecretStr | None = env("AWS_SECRET_ACCESS_KEY", None, "secret access key of the app's IAM "
-                                              "user", blueprint="sync", s3_only=True)
+                                              "user", blueprint="sync", s3_only=True, auth="accessKey")
+    role_arn: str | None = env("AWS_ROLE_ARN", None, "the app's role, assumed with the web identity token (instead "
+                               "of keys)", s3_only=True, auth="oidc")
+    web_identity_token_file: str | None = env(
+        "AWS_WEB_IDENTITY_TOKEN_FILE", None, "the OIDC token file the role is assumed with (Render's, per its OIDC "
+        "documentation)", blueprint="platform", s3_only=True, auth="oidc")
     session_token: SecretStr | None = env("AWS_SESSION_TOKEN", None, "session token, for temporary credentials",
                                           blueprint="absent")
     audio_delivery: Annotated[Literal["proxy", "redirect"], _Lower] = env(
@@ -138,9 +146,16 @@ class Settings(BaseSettings):
         return self.access_point or self.bucket_name
 
     def missing_s3_settings(self) -> list[str]:
-        """The variables S3 mode still needs, in contract order."""
+        """The variables S3 mode still needs, in contract order: a bucket, and keys or a role with its token."""
         missing = [] if self.s3_target else ["S3_BUCKET_NAME"]
+        if self.uses_role:
+            return missing
         return missing + [alias_of(name) for name in ("access_key_id", "secret_access_key") if not getattr(self, name)]
+
+    @property
+    def uses_role(self) -> bool:
+        """Credentials from a web identity (boto3's standard chain assumes the role), not from keys."""
+        return bool(self.role_arn and self.web_identity_token_file and not self.access_key_id)
 
     def decide_storage(self) -> StorageDecision:
         """Pick the storage mode; raise ``SettingsError`` when ``s3`` is asked for but half-set."""

@@ -123,14 +123,14 @@ def _service(stack: StackInput) -> dict[str, Any]:
 
 def _env_vars(stack: StackInput) -> list[dict[str, Any]]:
     env = stack.env
-    bucket = access_point = None
+    bucket = access_point = role_arn = None
     if env.s3_enabled:
         outputs = _required_outputs(stack)
-        bucket, access_point = outputs["bucket_name"], outputs["access_point_arn"]
-    values = app_env(env, bucket, access_point)
+        bucket, access_point, role_arn = outputs["bucket_name"], outputs["access_point_arn"], outputs.get("role_arn")
+    values = app_env(env, bucket, access_point, role_arn)
     rendered: list[dict[str, Any]] = [{"key": "PYTHON_VERSION", "kind": "value", "value": PYTHON_VERSION}]
     for var in load_contract():
-        if var.s3_only and not env.s3_enabled:
+        if not var.applies_to(env):
             continue
         if var.blueprint == "value":
             rendered.append({"key": var.name, "kind": "value", "value": values[var.name]})

@@ -23,15 +23,21 @@ class ContractVar:
     secret: bool
     blueprint: str
     s3_only: bool = False
+    auth: str | None = None  # only for stacks whose ephitup:awsAuth is this
+
+    def applies_to(self, env: Environment) -> bool:
+        return (env.s3_enabled or not self.s3_only) and self.auth in (None, env.aws_auth)
 
 
 def load_contract(path: Path = CONTRACT_FILE) -> tuple[ContractVar, ...]:
     return tuple(ContractVar(**var) for var in json.loads(path.read_text())["variables"])
 
 
-def app_env(env: Environment, bucket_name: str | None = None, access_point: str | None = None) -> dict[str, str]:
+def app_env(env: Environment, bucket_name: str | None = None, access_point: str | None = None,
+            role_arn: str | None = None) -> dict[str, str]:
     """Every ``blueprint: value`` variable for this environment, in contract order."""
     known = {
+        "AWS_ROLE_ARN": role_arn,
         "DATA_FOLDER": env.mount_path,
         "STORAGE_MODE": "s3" if env.s3_enabled else "local",  # always stated: Render keeps removed vars
         "S3_BUCKET_NAME": bucket_name,
@@ -40,7 +46,7 @@ def app_env(env: Environment, bucket_name: str | None = None, access_point: str 
     }
     values: dict[str, str] = {}
     for var in load_contract():
-        if var.blueprint != "value" or (var.s3_only and not env.s3_enabled):
+        if var.blueprint != "value" or not var.applies_to(env):
             continue
         value = known.get(var.name, var.default)
         if value is not None:

@@ -3,7 +3,8 @@
 A pure function, like the app's policies: linted by parliament and proven under moto's IAM enforcement
 (tests/infra/test_deployer.py). It covers what pulumi-aws calls to create, read, update and delete the
 resources ``MediaStorage`` declares, on names the program gives them (``ephitup-*`` buckets and access
-points, IAM users under the ``/ephitup/`` path), and nothing else. A stack whose ``ephitup:bucketName`` does
+points, IAM users and roles under the ``/ephitup/`` path, the identity provider for Render's OIDC issuer),
+and nothing else. A stack whose ``ephitup:bucketName`` does
 not start with ``ephitup-`` needs its name added to ``bucket_patterns``.
 
 By design the deployer may set these buckets' policies and lifecycle (the program declares both), so it
@@ -39,6 +40,17 @@ USER_ACTIONS = (
     "iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:ListAccessKeys",
 )
 
+ROLE_ACTIONS = (  # awsAuth: oidc
+    "iam:CreateRole", "iam:GetRole", "iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:ListRoleTags",
+    "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy",
+    "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
+)
+OIDC_PROVIDER_ACTIONS = (
+    "iam:CreateOpenIDConnectProvider", "iam:GetOpenIDConnectProvider", "iam:DeleteOpenIDConnectProvider",
+    "iam:TagOpenIDConnectProvider", "iam:UntagOpenIDConnectProvider", "iam:UpdateOpenIDConnectProviderThumbprint",
+    "iam:AddClientIDToOpenIDConnectProvider", "iam:RemoveClientIDFromOpenIDConnectProvider",
+)
+
 
 def deployer_policy(account_id: str, bucket_patterns: tuple[str, ...] = ("ephitup-*",)) -> Policy:
     return document(
@@ -48,6 +60,10 @@ def deployer_policy(account_id: str, bucket_patterns: tuple[str, ...] = ("ephitu
          "Resource": f"arn:aws:s3:*:{account_id}:accesspoint/ephitup-*"},
         {"Sid": "AppUsers", "Effect": "Allow", "Action": list(USER_ACTIONS),
          "Resource": f"arn:aws:iam::{account_id}:user/ephitup/*"},
+        {"Sid": "AppRoles", "Effect": "Allow", "Action": list(ROLE_ACTIONS),
+         "Resource": f"arn:aws:iam::{account_id}:role/ephitup/*"},
+        {"Sid": "RenderOidcProvider", "Effect": "Allow", "Action": list(OIDC_PROVIDER_ACTIONS),
+         "Resource": f"arn:aws:iam::{account_id}:oidc-provider/oidc.render.com/*"},
         {"Sid": "ReadAccessPointsAndWhoAmI", "Effect": "Allow",  # actions IAM grants on "*" only
          "Action": ["s3:GetAccessPoint", "sts:GetCallerIdentity"], "Resource": "*"},
     )

@@ -133,6 +133,24 @@ class Environment(BaseModel):
         "mountPath", "/mydata", "where the disk is mounted; also the app's DATA_FOLDER")
     disk_size_gb: int = key("diskSizeGB", 10, "disk size in GB (a disk can grow, never shrink)", ge=1)
     num_instances: int = key("numInstances", 1, "Render instances; a service with a disk runs exactly one", ge=1)
+    aws_auth: Literal["accessKey", "oidc"] = key(
+        "awsAuth", "accessKey", "how the app gets AWS credentials: accessKey (an IAM user's key, which pulumi up "
+        "puts on the Render service) or oidc (a role Render's OIDC tokens assume: no key at all)")
+    render_workspace_id: Annotated[Text, _matching(r"(tea-[a-z0-9]+)?", "a Render workspace id such as "
+                                                   "tea-abc123 (its Settings page)")] = key(
+        "renderWorkspaceId", "", "oidc: the Render workspace id (tea-...), whose OIDC issuer the role trusts")
+    render_oidc_subject: Annotated[Text, _matching(r"[^*?\s]*", "the exact subject, without wildcards")] = key(
+        "renderOidcSubject", "", "oidc: the exact subject (sub) of the tokens Render issues to this environment's "
+        "service; only it may assume the role")
+    render_oidc_provider_arn: Annotated[Text, _matching(r"(arn:aws:iam::\d{12}:oidc-provider/oidc\.render\.com/"
+                                                        r"tea-[a-z0-9]+)?", "an IAM OIDC provider ARN for "
+                                                        "oidc.render.com/<workspace id>")] = key(
+        "renderOidcProviderArn", "", "oidc: the account's existing identity provider for Render (there is one per "
+        "account and issuer); empty: the program creates it")
+    deliver_keys: Flag = key("deliverKeys", True, "accessKey: pulumi up puts the key pair on the Render service and "
+                             "deploys it (needs RENDER_API_KEY); false: set the pair by hand")
+    render_service_id: Annotated[Text, _matching(r"(srv-[a-z0-9]+)?", "a Render service id such as srv-abc123")] = key(
+        "renderServiceId", "", "the Render service's id (srv-...) keys are delivered to; empty: found by its name")
 
     @model_validator(mode="before")
     @classmethod
@@ -140,6 +158,16 @@ class Environment(BaseModel):
         """An empty access point name means the stack's own, ``ephitup-<stack>``."""
         name = f"{PROJECT}:accessPointName"
         return values if values.get(name) else {**values, name: f"ephitup-{values.get('stack')}"}
+
+    @model_validator(mode="after")
+    def _oidc_needs_its_workspace_and_subject(self) -> Environment:
+        if self.aws_auth == "oidc" and self.s3_enabled:
+            for name, value in (("renderWorkspaceId", self.render_workspace_id),
+                                ("renderOidcSubject", self.render_oidc_subject)):
+                if not value:
+                    raise ValueError(f"stack {self.stack}: awsAuth=oidc needs ephitup:{name} (fix: pulumi config "
+                                      f"set ephitup:{name} <value> -s {self.stack})")
+        return self
 
     @property
     def render_service(self) -> str:
@@ -178,6 +206,8 @@ def stack_keys() -> dict[str, FieldInfo]:
 
 def _explain(stack: str, error: ValidationError) -> str:
     problem = error.errors()[0]
+    if not problem["loc"]:  # a check across keys words its own message
+        return str(problem["msg"]).removeprefix("Value error, ")
     name = str(problem["loc"][0])
     context = problem.get("ctx") or {}
     extra = stack_keys()[name].json_schema_extra if name in stack_keys() else None

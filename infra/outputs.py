@@ -18,6 +18,7 @@ from infra.environment import PROJECT, ConfigError, Environment
 
 OUTPUTS_FOLDER = "outputs"
 BLUEPRINT_KEYS = ("project", "stack", "storage_mode", "region", "bucket_name", "access_point_arn")
+OIDC_KEYS = ("role_arn",)  # what the blueprint also needs from a stack with awsAuth: oidc
 SECRET_KEYS = ("secret_access_key", "access_key_id")
 AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
 AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
@@ -39,7 +40,7 @@ def looks_secret(value: Any) -> bool:
 
 def keep_for_blueprint(outputs: Mapping[str, Any], env: Environment) -> dict[str, Any]:
     """The blueprint's share of ``pulumi stack output --json``, checked against ``env``."""
-    kept = {key: outputs[key] for key in BLUEPRINT_KEYS if key in outputs}
+    kept = {key: outputs[key] for key in (*BLUEPRINT_KEYS, *OIDC_KEYS) if key in outputs}
     check_against(env, kept)
     return kept
 
@@ -68,6 +69,13 @@ def check_against(env: Environment, outputs: Mapping[str, Any]) -> None:
     expected = env.bucket_name or f"ephitup-{env.stack}-"
     if not (bucket == env.bucket_name if env.bucket_name else bucket.startswith(expected)):
         raise OutputsError(f"stack {env.stack}: bucket {bucket!r} is not this stack's ({expected}...) {fix}")
+    role = str(outputs.get("role_arn") or "")
+    own_role = rf"arn:aws[\w-]*:iam::\d{{12}}:role/ephitup/ephitup-{re.escape(env.stack)}-app"
+    if env.aws_auth == "oidc" and not re.fullmatch(own_role, role):
+        raise OutputsError(f"stack {env.stack}: awsAuth is oidc but the outputs' role_arn {role or 'is missing'!r} is "
+                           f"not this stack's role (ephitup-{env.stack}-app) {fix}")
+    if env.aws_auth != "oidc" and role:
+        raise OutputsError(f"stack {env.stack}: the outputs hold a role_arn but awsAuth is {env.aws_auth} {fix}")
     access_point = _ACCESS_POINT.match(str(outputs.get("access_point_arn") or ""))
     if not access_point or (access_point["name"], access_point["region"]) != (env.access_point_name, env.region):
         raise OutputsError(f"stack {env.stack}: access point {outputs.get('access_point_arn')!r} is not this "

@@ -1,8 +1,9 @@
 """The IAM and resource policies, as pure functions of ARNs and prefixes.
 
 Kept free of Pulumi so they can be unit-tested, linted (parliament) and evaluated by moto outside any
-deployment. The app's user reaches objects only through the access point; the bucket delegates
-object access to the account's access points (AWS's documented shape) and refuses plain HTTP.
+deployment. The app's identity (an IAM user with a key, or a role Render's OIDC tokens assume)
+reaches objects only through the access point; the bucket delegates object access to the account's
+access points (AWS's documented shape) and refuses plain HTTP.
 """
 
 from __future__ import annotations
@@ -17,6 +18,12 @@ APP_PREFIXES = ("episodes/", "uploads/")
 # GetObject covers GET and HEAD; ListBucket is needed to tell a missing key (404) from a denied one.
 APP_OBJECT_ACTIONS = ("s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload")
 LIST_ACTION = "s3:ListBucket"
+OIDC_AUDIENCE = "sts.amazonaws.com"  # what Render's documentation has the identity provider accept
+
+
+def render_oidc_issuer(workspace_id: str) -> str:
+    """Render's OIDC issuer for one workspace (``tea-...``), without the scheme, as IAM names it."""
+    return f"oidc.render.com/{workspace_id}"
 
 
 def document(*statements: dict[str, Any]) -> Policy:
@@ -36,7 +43,8 @@ def access_point_object_arns(access_point_arn: str, prefixes: tuple[str, ...] = 
 
 
 def app_user_policy(access_point_arn: str, prefixes: tuple[str, ...] = APP_PREFIXES) -> Policy:
-    """The app's IAM user: object actions and prefix-scoped listing, through the access point only."""
+    """The app's identity (user or role): object actions and prefix-scoped listing, through the access point
+    only."""
     return document(
         {
             "Sid": "ObjectsThroughAccessPoint",
@@ -55,7 +63,8 @@ def app_user_policy(access_point_arn: str, prefixes: tuple[str, ...] = APP_PREFI
 
 
 def access_point_policy(access_point_arn: str, user_arn: str, prefixes: tuple[str, ...] = APP_PREFIXES) -> Policy:
-    """The access point's own policy: the app user, the same actions, the same prefixes."""
+    """The access point's own policy: the app's identity (``user_arn``: a user or a role), the same actions,
+    the same prefixes."""
     return document(
         {
             "Sid": "AppUserObjects",
@@ -73,6 +82,22 @@ def access_point_policy(access_point_arn: str, user_arn: str, prefixes: tuple[st
             "Condition": {"StringLike": {"s3:prefix": _prefix_patterns(prefixes)}},
         },
     )
+
+
+def render_trust_policy(provider_arn: str, workspace_id: str, subject: str) -> Policy:
+    """Who may assume the app's role: Render's OIDC tokens for this workspace, for one service only.
+
+    Both the audience and the exact subject (the environment and service Render puts in ``sub``) are
+    required: a token of another service, environment or workspace is refused by STS.
+    """
+    issuer = render_oidc_issuer(workspace_id)
+    return document({
+        "Sid": "RenderServiceOidc",
+        "Effect": "Allow",
+        "Principal": {"Federated": provider_arn},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {f"{issuer}:aud": OIDC_AUDIENCE, f"{issuer}:sub": subject}},
+    })
 
 
 def bucket_policy(bucket_arn: str, account_id: str) -> Policy:

@@ -1,6 +1,8 @@
 """The Pulumi program: one environment's storage, from its stack configuration.
 
-S3 off: no AWS resource and no AWS lookup at all. S3 on: one ``MediaStorage`` component.
+S3 off: no AWS resource and no AWS lookup at all. S3 on: one ``MediaStorage`` component, and with an
+access key (``awsAuth: accessKey``, ``deliverKeys: true``) the ``RenderKeyDelivery`` that puts it on the
+Render service.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import pulumi_aws as aws
 
 from infra.contract import app_env
 from infra.environment import Environment, stack_keys
+from infra.key_delivery import RenderKeyDelivery
 from infra.storage import MediaStorage
 
 
@@ -33,21 +36,31 @@ def define(env: Environment) -> dict[str, Any]:
         return {**made_by, "storage_mode": "local", "region": env.region, "app_env": app_env(env)}
     account_id = aws.get_caller_identity_output().account_id
     storage = MediaStorage("media", env, account_id)
-    return {
+    outputs: dict[str, Any] = {
         **made_by,
         "storage_mode": "s3",
+        "aws_auth": env.aws_auth,
         "bucket_name": storage.bucket.bucket,
         "bucket_arn": storage.bucket.arn,
         "region": env.region,
         "access_point_arn": storage.access_point.arn,
         "access_point_alias": storage.access_point.alias,
-        "iam_user_name": storage.user.name,
-        "access_key_id": storage.access_key.id,
-        # Marked here too: Pulumi's mocks do not apply additional_secret_outputs.
-        "secret_access_key": pulumi.Output.secret(storage.access_key.secret),
-        "app_env": pulumi.Output.all(storage.bucket.bucket, storage.access_point.arn).apply(
-            lambda args: app_env(env, args[0], args[1])),
     }
+    role_arn = storage.role.arn if storage.role is not None else None
+    outputs["app_env"] = pulumi.Output.all(storage.bucket.bucket, storage.access_point.arn, role_arn).apply(
+        lambda args: app_env(env, args[0], args[1], args[2]))
+    if role_arn is not None:
+        return {**outputs, "role_arn": role_arn}
+    assert storage.user is not None and storage.access_key is not None
+    outputs["iam_user_name"] = storage.user.name
+    outputs["access_key_id"] = storage.access_key.id
+    # Marked here too: Pulumi's mocks do not apply additional_secret_outputs.
+    outputs["secret_access_key"] = pulumi.Output.secret(storage.access_key.secret)
+    if env.deliver_keys:
+        delivery = RenderKeyDelivery("render-keys", env.render_service, env.render_service_id,
+                                     storage.access_key.id, storage.access_key.secret)
+        outputs["keys_delivered_to"] = delivery.delivered_to
+    return outputs
 
 
 def main() -> None:

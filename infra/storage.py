@@ -1,7 +1,10 @@
-"""``MediaStorage``: one environment's S3 bucket, access point and least-privilege IAM user.
+"""``MediaStorage``: one environment's S3 bucket, access point and the app's least-privilege identity.
 
-Every child sets ``parent=self``; the access key's secret is marked with
-``additional_secret_outputs`` so it is encrypted in state from the moment it exists.
+The identity is an IAM user with an access key (``awsAuth: accessKey``), or a role that only Render's
+OIDC tokens for this environment's service may assume (``awsAuth: oidc``: no user, no key). Either
+gets the same policy and is the only principal the access point admits. Every child sets
+``parent=self``; the access key's secret is marked with ``additional_secret_outputs`` so it is
+encrypted in state from the moment it exists.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ ABORT_MULTIPART_AFTER_DAYS = 7
 class MediaStorage(pulumi.ComponentResource):
     bucket: aws.s3.Bucket
     access_point: aws.s3.AccessPoint
-    user: aws.iam.User
-    access_key: aws.iam.AccessKey
-    user_policy_document: pulumi.Output[str]
+    user: aws.iam.User | None = None
+    access_key: aws.iam.AccessKey | None = None
+    role: aws.iam.Role | None = None
+    app_policy_document: pulumi.Output[str]
 
     def __init__(self, name: str, env: Environment, account_id: pulumi.Input[str],
                  opts: pulumi.ResourceOptions | None = None) -> None:
@@ -92,24 +96,46 @@ class MediaStorage(pulumi.ComponentResource):
             },
             opts=child,
         )
-        self.user = aws.iam.User(f"{name}-app-user", name=f"ephitup-{env.stack}-app", path="/ephitup/",
-                                 tags=tags, opts=child)
+        self.app_policy_document = self.access_point.arn.apply(
+            lambda arn: policies.to_json(policies.app_user_policy(arn)))
+        principal_arn = self._role(name, env, tags) if env.aws_auth == "oidc" else self._user(name, env, tags)
         aws.s3control.AccessPointPolicy(
             f"{name}-access-point-policy", access_point_arn=self.access_point.arn,
-            policy=pulumi.Output.all(self.access_point.arn, self.user.arn).apply(
+            policy=pulumi.Output.all(self.access_point.arn, principal_arn).apply(
                 lambda args: policies.to_json(policies.access_point_policy(args[0], args[1]))),
             opts=child,
         )
-        self.user_policy_document = self.access_point.arn.apply(
-            lambda arn: policies.to_json(policies.app_user_policy(arn)))
-        aws.iam.UserPolicy(f"{name}-app-user-policy", user=self.user.name, policy=self.user_policy_document,
+        self.register_outputs({
+            "bucket_name": self.bucket.bucket,
+            "access_point_arn": self.access_point.arn,
+            "app_principal_arn": principal_arn,
+        })
+
+    def _user(self, name: str, env: Environment, tags: dict[str, str]) -> pulumi.Output[str]:
+        child = pulumi.ResourceOptions(parent=self)
+        self.user = aws.iam.User(f"{name}-app-user", name=f"ephitup-{env.stack}-app", path="/ephitup/",
+                                 tags=tags, opts=child)
+        aws.iam.UserPolicy(f"{name}-app-user-policy", user=self.user.name, policy=self.app_policy_document,
                            opts=child)
         self.access_key = aws.iam.AccessKey(
             f"{name}-app-key", user=self.user.name,
             opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["secret"]),
         )
-        self.register_outputs({
-            "bucket_name": self.bucket.bucket,
-            "access_point_arn": self.access_point.arn,
-            "iam_user_name": self.user.name,
-        })
+        return self.user.arn
+
+    def _role(self, name: str, env: Environment, tags: dict[str, str]) -> pulumi.Output[str]:
+        child = pulumi.ResourceOptions(parent=self)
+        provider_arn: pulumi.Input[str] = env.render_oidc_provider_arn
+        if not env.render_oidc_provider_arn:
+            provider_arn = aws.iam.OpenIdConnectProvider(
+                f"{name}-render-oidc", url=f"https://{policies.render_oidc_issuer(env.render_workspace_id)}",
+                client_id_lists=[policies.OIDC_AUDIENCE], tags=tags, opts=child).arn
+        self.role = aws.iam.Role(
+            f"{name}-app-role", name=f"ephitup-{env.stack}-app", path="/ephitup/", tags=tags,
+            assume_role_policy=pulumi.Output.from_input(provider_arn).apply(
+                lambda arn: policies.to_json(policies.render_trust_policy(
+                    arn, env.render_workspace_id, env.render_oidc_subject))),
+            opts=child)
+        aws.iam.RolePolicy(f"{name}-app-role-policy", role=self.role.name, policy=self.app_policy_document,
+                           opts=child)
+        return self.role.arn

@@ -129,6 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
     deployer.add_argument("--bucket", action="append", default=[], metavar="NAME",
                           help="a bucket name an ephitup:bucketName sets outside ephitup-* (repeatable)")
 
+    rotate = command("rotate-key", "scripts.rotate_key:cmd_rotate_key",
+                     "Replace a stack's access key: the new pair reaches Render and is live before the old is deleted.",
+                     "Runs `pulumi up --replace` on the key (needs the Pulumi CLI and RENDER_API_KEY).")
+    rotate.add_argument("--stack", required=True, help="the stack whose key to replace")
+    rotate.add_argument("--dry-run", action="store_true", help="run `pulumi preview --diff` of the replacement instead")
+
     env = command("env", "scripts.blueprint_commands:cmd_env",
                   "Write a .env for local runs (mode 0600).", "The only command that writes secrets, only there.")
     _stack_options(env, many=False)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from app.runtime import s3_storage
 from app.settings import Settings
 from app.storage import StorageError, StorageUnavailableError
+from app.storage.s3_client import caller_identity, translate
 from scripts.exit_codes import Exit
 
 CANARY_SIZE = 256 * 1024
@@ -49,6 +50,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
         steps.append(Step(name, ok, detail, time.monotonic() - started, unreachable))
         print(f"  {'ok  ' if ok else 'FAIL'}  {name}", flush=True)
         return ok
+
+    def identity() -> str:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if settings.endpoint_url and not os.environ.get("AWS_ENDPOINT_URL_STS"):
+            return "not asked: S3_ENDPOINT_URL is not AWS (set AWS_ENDPOINT_URL_STS to ask that store's STS)"
+        try:
+            arn = caller_identity(settings)
+        except (BotoCoreError, ClientError) as error:
+            raise translate(error, "sts:GetCallerIdentity", "the credentials", storage.name) from None
+        return f"{arn} ({'a role, assumed with the web identity token' if settings.uses_role else 'an access key'})"
 
     def upload() -> str:
         stat = storage.save_stream(key, io.BytesIO(canary), "application/octet-stream")
@@ -85,6 +97,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return "deleted"
 
     print(f"ephitup verify: {storage.reference(key)} ({storage.name})")
+    run("identity", identity)
     if run("upload canary (checksum)", upload):
         run("HEAD canary", head)
         run("read a byte range", read_range)

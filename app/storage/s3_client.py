@@ -58,6 +58,17 @@ def make_client(settings: Settings) -> Any:
     return client
 
 
+def caller_identity(settings: Settings) -> str:
+    """The ARN these settings act as on AWS (a user, or a role assumed with a web identity)."""
+    from botocore.session import Session
+
+    sts = Session().create_client(
+        "sts", region_name=settings.region, aws_access_key_id=_revealed(settings.access_key_id),
+        aws_secret_access_key=_revealed(settings.secret_access_key),
+        aws_session_token=_revealed(settings.session_token))
+    return sts.get_caller_identity()["Arn"]  # type: ignore[no-any-return]
+
+
 def _revealed(secret: SecretStr | None) -> str | None:
     return None if secret is None else secret.get_secret_value()
 

@@ -253,6 +253,7 @@ NOT_RENDERED = {
     "S3_ENDPOINT_URL": "emulators and S3-compatible stores only; on Render the app talks to AWS S3",
     "AWS_SESSION_TOKEN": "temporary credentials; the app's IAM user has long-lived keys",
     "RENDER": "set by Render itself on every service",
+    "AWS_WEB_IDENTITY_TOKEN_FILE": "oidc: Render provides the service's token (its OIDC documentation)",
 }
 
 
@@ -262,7 +263,9 @@ def test_contract_every_variable_the_app_reads_is_rendered_or_sync_false() -> No
     declared = contract_document()["variables"]
     for var in declared:
         name = var["name"]
-        if name in NOT_RENDERED:
+        if var["auth"] == "oidc":  # prod uses an access key: test_an_oidc_stack_carries_its_role_and_asks_for_no_key
+            assert name not in variables
+        elif name in NOT_RENDERED:
             assert name not in variables and var["blueprint"] in ("absent", "platform")
         elif var["secret"] and name != "APP_TOKEN":
             assert variables[name] == {"key": name, "sync": False}
@@ -275,3 +278,30 @@ def test_the_app_reads_its_environment_only_through_the_contract() -> None:
     readers = [p for p in (ROOT / "app").rglob("*.py")
                if re.search(r"os\.environ|getenv\(", p.read_text()) and p.name != "settings.py"]
     assert readers == []
+
+
+OIDC_CONFIG = {"awsAuth": "oidc", "renderWorkspaceId": "tea-abc123", "renderOidcSubject": "evm-prod123:srv-app456"}
+ROLE_ARN = "arn:aws:iam::123456789012:role/ephitup/ephitup-prod-app"
+
+
+def test_an_oidc_stack_carries_its_role_and_asks_for_no_key(capsys, tmp_path: Path, monkeypatch, schema) -> None:
+    stack_dir(tmp_path, monkeypatch, **OIDC_CONFIG)
+    (tmp_path / "prod.json").write_text(json.dumps({**OUTPUTS, "role_arn": ROLE_ARN}))
+    assert main(["render", "--stack", "prod", "--outputs", "prod=prod.json"]) == 0
+    document = yaml.safe_load(capsys.readouterr().out)
+    assert schema_errors(document, schema) == []
+    variables = {v["key"]: v for v in services_of(document)[0]["envVars"]}
+    assert variables["AWS_ROLE_ARN"] == {"key": "AWS_ROLE_ARN", "value": ROLE_ARN}
+    assert not {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_WEB_IDENTITY_TOKEN_FILE"} & set(variables)
+
+
+@pytest.mark.parametrize("config,outputs,expected", [
+    (OIDC_CONFIG, {}, "awsAuth is oidc but the outputs' role_arn 'is missing'"),
+    (OIDC_CONFIG, {"role_arn": ROLE_ARN.replace("prod-app", "staging-app")}, "not this stack's role"),
+    ({}, {"role_arn": ROLE_ARN}, "the outputs hold a role_arn but awsAuth is accessKey"),
+])
+def test_refuses_outputs_of_the_other_kind_of_identity(capsys, tmp_path: Path, monkeypatch, config, outputs,
+                                                       expected: str) -> None:
+    stack_dir(tmp_path, monkeypatch, **config)
+    (tmp_path / "prod.json").write_text(json.dumps({**OUTPUTS, **outputs}))
+    assert expected in refusal(capsys, "--stack", "prod", "--outputs", "prod=prod.json")

@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 from parliament import analyze_policy_string
 
+from infra import policies
 from infra.deployer import deployer_policy
 from tests.support.aws import ACCOUNT, REGION, create_bucket, iam_enforced
 
@@ -38,13 +39,16 @@ def as_moto_evaluates_it(policy: dict) -> dict:
     """moto checks IAM and STS calls against the resource "*" (moto/core/authorization.py), never the user's
     ARN, so a path-scoped IAM statement can only be evaluated there with its resource widened. What moto
     then proves for IAM is the action list; the /ephitup/ scoping is checked as data below."""
-    return {**policy, "Statement": [{**st, "Resource": "*"} if st["Sid"] == "AppUsers" else st
+    widened = ("AppUsers", "AppRoles", "RenderOidcProvider")
+    return {**policy, "Statement": [{**st, "Resource": "*"} if st["Sid"] in widened else st
                                     for st in policy["Statement"]]}
 
 
-def test_app_users_are_scoped_to_the_ephitup_path() -> None:
-    (users,) = [st for st in deployer_policy(ACCOUNT)["Statement"] if st["Sid"] == "AppUsers"]
-    assert users["Resource"] == f"arn:aws:iam::{ACCOUNT}:user/ephitup/*"  # the path infra/storage.py gives
+def test_app_users_roles_and_the_identity_provider_are_scoped_to_the_programs_names() -> None:
+    scoped = {st["Sid"]: st["Resource"] for st in deployer_policy(ACCOUNT)["Statement"]}
+    assert scoped["AppUsers"] == f"arn:aws:iam::{ACCOUNT}:user/ephitup/*"  # the path infra/storage.py gives
+    assert scoped["AppRoles"] == f"arn:aws:iam::{ACCOUNT}:role/ephitup/*"
+    assert scoped["RenderOidcProvider"] == f"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.render.com/*"
 
 
 def test_the_policy_allows_the_programs_calls_on_its_names_and_refuses_others(aws: None) -> None:
@@ -80,12 +84,21 @@ def test_the_policy_allows_the_programs_calls_on_its_names_and_refuses_others(aw
             {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
                                                       "Resource": f"arn:aws:s3:::{bucket}/episodes/*"}]}))
         assert iam.create_access_key(UserName="ephitup-prod-app")["AccessKey"]["UserName"] == "ephitup-prod-app"
+        provider = iam.create_open_id_connect_provider(  # awsAuth: oidc
+            Url="https://oidc.render.com/tea-abc123", ClientIDList=["sts.amazonaws.com"])["OpenIDConnectProviderArn"]
+        iam.create_role(RoleName="ephitup-staging-app", Path="/ephitup/", AssumeRolePolicyDocument=json.dumps(
+            policies.render_trust_policy(provider, "tea-abc123", "evm-staging:srv-app")))
+        iam.put_role_policy(RoleName="ephitup-staging-app", PolicyName="app", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                                                      "Resource": f"arn:aws:s3:::{bucket}/episodes/*"}]}))
 
         refused = [
             lambda: create_bucket(s3, "not-ours"),  # another name
             lambda: s3.put_bucket_policy(Bucket="someone-elses-bucket", Policy="{}"),
             lambda: s3.put_object(Bucket=bucket, Key="episodes/x.mp3", Body=b"x"),  # no object access
             lambda: iam.attach_user_policy(UserName="ephitup-prod-app",  # an action the program never calls
+                                           PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"),
+            lambda: iam.attach_role_policy(RoleName="ephitup-staging-app",
                                            PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"),
         ]
         for call in refused:

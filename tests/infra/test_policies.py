@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from parliament import analyze_policy_string
@@ -79,3 +80,41 @@ def test_parliament_judges_the_bucket_arn_form_without_any_filter() -> None:
 def test_parliament_still_catches_a_bad_policy() -> None:
     bad = policies.document({"Effect": "Allow", "Action": "s3:GetObjekt", "Resource": f"{AP}/object/episodes/*"})
     assert [f.issue for f in lint(bad)] == ["UNKNOWN_ACTION"]
+
+
+PROVIDER = "arn:aws:iam::123456789012:oidc-provider/oidc.render.com/tea-abc123"
+TRUST = policies.render_trust_policy(PROVIDER, "tea-abc123", "evm-prod123:srv-app456")
+
+
+def test_the_role_trusts_one_render_service_through_the_workspace_issuer() -> None:
+    (statement,) = TRUST["Statement"]
+    assert statement["Principal"] == {"Federated": PROVIDER}
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert statement["Condition"] == {"StringEquals": {"oidc.render.com/tea-abc123:aud": "sts.amazonaws.com",
+                                                       "oidc.render.com/tea-abc123:sub": "evm-prod123:srv-app456"}}
+
+
+def lint_trust(document: dict) -> list:  # type: ignore[type-arg]
+    """parliament (1.6.x) reads every document as an identity policy: a trust policy (which has no
+    Resource) is only MALFORMED to it, so it is linted with ``"Resource": "*"`` added, and the findings
+    that addition and its limits cause are dropped: RESOURCE_STAR (the added Resource), and for this
+    custom issuer, which its database cannot know, UNKNOWN_FEDERATION_SOURCE and
+    UNKNOWN_CONDITION_FOR_ACTION on the issuer's own ``:aud``/``:sub`` keys. Anything else fails."""
+    linted = {**document, "Statement": [{**s, "Resource": "*"} for s in document["Statement"]]}
+    findings = analyze_policy_string(json.dumps(linted), ignore_private_auditors=True).findings
+    issuer_keys = re.compile(r"Unknown condition oidc\.render\.com/tea-[a-z0-9]+:(aud|sub) for action ")
+    return [f for f in findings if f.issue != "RESOURCE_STAR"
+            and not (f.issue == "UNKNOWN_FEDERATION_SOURCE" and f.detail == PROVIDER)
+            and not (f.issue == "UNKNOWN_CONDITION_FOR_ACTION" and issuer_keys.match(str(f.detail)))]
+
+
+def test_parliament_finds_nothing_else_in_the_trust_policy() -> None:
+    assert lint_trust(TRUST) == []
+
+
+@pytest.mark.parametrize("typo,finding", [("sts:AssumeRoleWithWebIdentty", "UNKNOWN_ACTION"),
+                                          ("StringEqualz", "UNKNOWN_OPERATOR")])
+def test_parliament_still_catches_a_bad_trust_policy(typo: str, finding: str) -> None:
+    right = "sts:AssumeRoleWithWebIdentity" if typo.startswith("sts:") else "StringEquals"
+    bad = json.loads(json.dumps(TRUST).replace(right, typo))
+    assert finding in [f.issue for f in lint_trust(bad)]

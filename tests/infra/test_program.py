@@ -108,9 +108,9 @@ def test_cors_only_when_origins_are_configured() -> None:
 
 def test_outputs_are_present_and_the_secret_one_is_secret() -> None:
     run = run_program("prod", stack_config("prod"))
-    assert set(run.outputs) == {"project", "stack", "storage_mode", "bucket_name", "bucket_arn", "region",
+    assert set(run.outputs) == {"project", "stack", "storage_mode", "aws_auth", "bucket_name", "bucket_arn", "region",
                                 "access_point_arn", "access_point_alias", "iam_user_name", "access_key_id",
-                                "secret_access_key", "app_env"}
+                                "secret_access_key", "app_env", "keys_delivered_to"}
     assert run.secret_outputs == {"secret_access_key"}
     assert run.outputs["app_env"] == {
         "DATA_FOLDER": "/mydata", "STORAGE_MODE": "s3", "S3_BUCKET_NAME": run.outputs["bucket_name"],

@@ -23,9 +23,10 @@ from werkzeug.serving import make_server
 
 from app.settings import SettingsError
 from app.storage import StorageAccessDeniedError, StorageError, StorageUnavailableError
+from infra import policies
 from scripts.cli import exit_code_for, main
 from scripts.exit_codes import PortInUseError
-from tests.support.aws import REGION, create_bucket, s3_env
+from tests.support.aws import ACCOUNT, REGION, create_bucket, s3_env
 from tests.support.live import answers, free_port, wait_for
 from tests.support.paths import FIXTURES, ROOT
 
@@ -44,6 +45,8 @@ class PrivateBucket:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         authorization = environ.get("HTTP_AUTHORIZATION", "")
         signed = authorization or "X-Amz-Signature=" in environ.get("QUERY_STRING", "")
+        # STS's AssumeRoleWithWebIdentity is unsigned by design (the token is the proof); S3 paths name a bucket
+        signed = signed or (environ["REQUEST_METHOD"] == "POST" and environ.get("PATH_INFO") == "/")
         limited = f"Credential={LIMITED_KEY}/" in authorization
         if not signed or (limited and environ["REQUEST_METHOD"] == "DELETE"):
             start_response("403 Forbidden", [("Content-Type", "application/xml")])
@@ -84,8 +87,38 @@ def test_verify_passes_against_a_private_bucket(private_s3, tmp_path: Path, monk
                  "unsigned GET is refused", "delete canary"):
         assert f"  ok    {step}" in out
     assert "all checks passed" in out and "unsigned GET refused with 403" in out
+    assert "  ok    identity" in out and "not asked: S3_ENDPOINT_URL is not AWS" in out
     s3 = boto3.client("s3", region_name=REGION, endpoint_url=endpoint)
     assert s3.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
+
+
+def test_verify_prints_the_identity_it_ran_as(private_s3, tmp_path: Path, monkeypatch, capsys) -> None:
+    endpoint, bucket = private_s3
+    use_env(monkeypatch, s3_env(tmp_path, S3_ENDPOINT_URL=endpoint, S3_BUCKET_NAME=bucket,
+                                AWS_ENDPOINT_URL_STS=endpoint))
+    assert main(["verify"]) == 0
+    assert f"arn:aws:sts::{ACCOUNT}:user/moto (an access key)" in capsys.readouterr().out
+
+
+def test_verify_runs_on_a_web_identity_and_says_so(private_s3, tmp_path: Path, monkeypatch, capsys) -> None:
+    endpoint, bucket = private_s3
+    iam = boto3.client("iam", region_name=REGION, endpoint_url=endpoint)
+    provider = iam.create_open_id_connect_provider(Url="https://oidc.render.com/tea-abc123",
+                                                   ClientIDList=["sts.amazonaws.com"])["OpenIDConnectProviderArn"]
+    role = iam.create_role(RoleName=f"app-{bucket}", Path="/ephitup/", AssumeRolePolicyDocument=json.dumps(
+        policies.render_trust_policy(provider, "tea-abc123", "evm-1:srv-1")))["Role"]["Arn"]
+    token = tmp_path / "token"
+    token.write_text("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJldm0tMTpzcnYtMSJ9.c2ln")
+    env = s3_env(tmp_path, S3_ENDPOINT_URL=endpoint, S3_BUCKET_NAME=bucket, AWS_ENDPOINT_URL_STS=endpoint,
+                 AWS_ROLE_ARN=role, AWS_WEB_IDENTITY_TOKEN_FILE=str(token))
+    del env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    use_env(monkeypatch, env)
+    assert main(["verify"]) == 0
+    out = capsys.readouterr().out
+    assert f"assumed-role/app-{bucket}/" in out and "(a role, assumed with the web identity token)" in out
+    assert "all checks passed" in out
 
 
 def test_verify_fails_naming_the_step_when_a_permission_is_missing(private_s3, tmp_path: Path, monkeypatch,

@@ -31,6 +31,8 @@ class Registration:
     protect: bool
     retain_on_delete: bool
     secret_outputs: list[str]
+    props: dict[str, Any] = field(default_factory=dict, repr=False)
+    secret_inputs: set[str] = field(default_factory=set)  # the inputs passed as secret Outputs
 
 
 class Mocks(pulumi.runtime.Mocks):
@@ -51,6 +53,10 @@ class Mocks(pulumi.runtime.Mocks):
             state.update(arn=f"arn:aws:s3:{REGION}:{ACCOUNT}:accesspoint/{name}", alias=f"{name}-abc123-s3alias")
         elif args.typ == "aws:iam/user:User":
             state.update(arn=f"arn:aws:iam::{ACCOUNT}:user{args.inputs['path']}{args.inputs['name']}")
+        elif args.typ == "aws:iam/role:Role":
+            state.update(arn=f"arn:aws:iam::{ACCOUNT}:role{args.inputs['path']}{args.inputs['name']}")
+        elif args.typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            state.update(arn=f"arn:aws:iam::{ACCOUNT}:oidc-provider/{args.inputs['url'].removeprefix('https://')}")
         elif args.typ == "aws:iam/accessKey:AccessKey":
             return FAKE_KEY_ID, {**state, "secret": FAKE_SECRET}
         return f"{args.name}-id", state
@@ -97,7 +103,7 @@ def run_program(stack: str, config: dict[str, Any]) -> ProgramRun:
         opts = args.opts
         run.registrations.append(Registration(
             args.type_, args.name, names.get(id(opts.parent), "") if opts.parent else "", bool(opts.protect),
-            bool(opts.retain_on_delete), list(opts.additional_secret_outputs or [])))
+            bool(opts.retain_on_delete), list(opts.additional_secret_outputs or []), dict(args.props or {})))
 
     pulumi.runtime.register_stack_transformation(record)
 
@@ -115,3 +121,7 @@ async def _resolved(outputs: dict[str, Any], run: ProgramRun) -> None:
         run.outputs[name] = await output.future()
         if await output.is_secret():
             run.secret_outputs.add(name)
+    for registration in run.registrations:
+        for name, value in registration.props.items():
+            if isinstance(value, pulumi.Output) and await value.is_secret():
+                registration.secret_inputs.add(name)

@@ -1,0 +1,54 @@
+"""``ephitup rotate-key``: replace a stack's access key with Pulumi, delivered to Render before the old one goes.
+
+A wrapper over ``pulumi up --replace <the key's URN>``: Pulumi creates the new key, the key delivery
+resource puts it on the Render service and waits for that deploy to be live, and only then, at the end
+of the update, Pulumi deletes the old key. Refused where it cannot work that way (OIDC has no key;
+delivery off means the new pair would not reach Render).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+
+from infra.blueprint import load_stack
+from scripts.exit_codes import Exit
+
+KEY_URN = "urn:pulumi:{stack}::ephitup::ephitup:storage:MediaStorage$aws:iam/accessKey:AccessKey::media-app-key"
+
+
+def rotation_command(stack: str, preview: bool) -> list[str]:
+    """The Pulumi command that replaces the stack's access key (``preview``: show it, change nothing)."""
+    action = ["preview", "--diff"] if preview else ["up", "--yes"]
+    return ["pulumi", *action, "--replace", KEY_URN.format(stack=stack), "--stack", stack]
+
+
+def cmd_rotate_key(args: argparse.Namespace) -> int:
+    env = load_stack(args.stack).env
+    refusal = _refusal(env.stack, env.s3_enabled, env.aws_auth, env.deliver_keys, args.dry_run)
+    if refusal:
+        print(f"ephitup rotate-key: {refusal}", file=sys.stderr)
+        return Exit.USAGE
+    command = rotation_command(env.stack, args.dry_run)
+    if shutil.which(command[0]) is None:
+        print("ephitup rotate-key: the Pulumi CLI is not on PATH (https://www.pulumi.com/docs/install/)",
+              file=sys.stderr)
+        return Exit.UNAVAILABLE
+    print("running: " + " ".join(command), flush=True)
+    return Exit.OK if subprocess.run(command, check=False).returncode == 0 else Exit.FAILED
+
+
+def _refusal(stack: str, s3_enabled: bool, aws_auth: str, deliver_keys: bool, dry_run: bool) -> str | None:
+    if not s3_enabled:
+        return f"stack {stack} has S3 off: there is no key to rotate"
+    if aws_auth == "oidc":
+        return f"stack {stack} uses OIDC (awsAuth: oidc): Render's tokens rotate by themselves, there is no key"
+    if not deliver_keys:
+        return (f"stack {stack} has ephitup:deliverKeys false, so the new pair would not reach Render before the old "
+                f"key is deleted: turn delivery on, or rotate by hand as the README says")
+    if not dry_run and not os.environ.get("RENDER_API_KEY"):
+        return "RENDER_API_KEY is not set: the new pair is delivered to Render with it (Account Settings > API Keys)"
+    return None
