@@ -11,7 +11,10 @@ from tests.support.paths import ROOT
 
 AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
 AWS_SECRET = re.compile(r"(?i)(?:secret[_-]?access[_-]?key|aws_secret)[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9/+]{40})\b")
-DOCUMENTED_EXAMPLES = {"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}  # AWS's own docs
+DOCUMENTED_EXAMPLES = {  # AWS's own documentation's example pairs (a second pair plays the rotated key)
+    "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "AKIAI44QH8DHBEXAMPLE", "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY",
+}
 
 
 def test_no_tracked_file_holds_a_secret_shaped_value() -> None:
