@@ -189,8 +189,13 @@ class Episodes:
         report = ReconcileReport()
         if self.remote is None:
             return report
-        now = self.clock()
-        due = self.records.pending_uploads() if force else self.records.due_uploads(now)
+        # A forced pass (at start) also takes what a crash left mid-finalize, leases and all: only where no
+        # other instance can be finalizing it (SQLite is one server's). Otherwise each due upload is
+        # claimed, so several instances never upload the same one.
+        if force and self.records.engine == "sqlite":
+            due = self.records.pending_uploads()
+        else:
+            due = self.records.claim_due_uploads(self.clock(), FINALIZE_LEASE_SECONDS)
         for episode in due:
             try:
                 episode = self.finalize(episode)

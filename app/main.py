@@ -17,6 +17,7 @@ from app.api.limits import UploadLimit
 from app.api.measure import Measured
 from app.api.models import errors
 from app.api.offload import Offload
+from app.databases import DatabaseUnavailableError
 from app.episodes import EpisodeDeletedError
 from app.health import disk_error
 from app.runtime import Runtime
@@ -74,6 +75,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise error
         log.error("%s %s: %s", request.method, request.url.path, answer[1])
         return JSONResponse({"detail": answer[1]}, answer[0])
+
+    @app.exception_handler(DatabaseUnavailableError)
+    async def records_unreachable(request: Request, error: DatabaseUnavailableError) -> JSONResponse:
+        log.error("%s %s: %s", request.method, request.url.path, error)
+        return JSONResponse({"detail": f"{error}: try again shortly"}, 503, headers={"Retry-After": "5"})
 
     @app.exception_handler(FileNotFoundError)
     async def vanished(_: Request, error: Exception) -> JSONResponse:

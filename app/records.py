@@ -1,8 +1,9 @@
-"""Episode and source records in SQLite (``$DATA_FOLDER/app.db``, WAL), schema versioned.
+"""Episode and source records, schema versioned, in SQLite (``$DATA_FOLDER/app.db``) or PostgreSQL.
 
-``SCHEMA_STEPS[i]`` takes a database from version ``i`` to ``i + 1`` (``PRAGMA user_version``); a later
-change appends a step and existing databases are brought forward at open. Callers use the named
-queries and writes below; no SQL leaves this module.
+``SCHEMA_STEPS[i]`` takes a database from version ``i`` to ``i + 1``; a later change appends a step and
+existing databases are brought forward at open. The steps are written once for both engines (types
+both read the same way: BIGINT, DOUBLE PRECISION, TEXT). Callers use the named queries and writes
+below; no SQL leaves this module, and ``app/databases.py`` is the only place that knows the engine.
 
 An episode's ``audio_ref`` is where its audio is authoritative *now*; ``local_key`` names a local
 copy that still exists (before upload, or until it is safely deleted after one).
@@ -10,14 +11,12 @@ copy that still exists (before upload, or until it is safely deleted after one).
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
+
+from app.databases import Database, Row, SqliteDatabase
 
 EpisodeState = Literal["stored", "pending_upload"]
 
@@ -30,15 +29,15 @@ SCHEMA_STEPS: tuple[str, ...] = (
         audio_ref TEXT NOT NULL,
         local_key TEXT,
         content_type TEXT NOT NULL,
-        size INTEGER NOT NULL,
+        size BIGINT NOT NULL,
         sha256 TEXT NOT NULL,
         etag TEXT,
         state TEXT NOT NULL CHECK (state IN ('stored', 'pending_upload')),
         attempts INTEGER NOT NULL DEFAULT 0,
-        next_attempt_at REAL NOT NULL DEFAULT 0,
+        next_attempt_at DOUBLE PRECISION NOT NULL DEFAULT 0,
         last_error TEXT,
-        created_at REAL NOT NULL,
-        updated_at REAL NOT NULL
+        created_at DOUBLE PRECISION NOT NULL,
+        updated_at DOUBLE PRECISION NOT NULL
     );
     CREATE INDEX episodes_pending ON episodes (state, next_attempt_at);
     CREATE TABLE sources (
@@ -46,8 +45,8 @@ SCHEMA_STEPS: tuple[str, ...] = (
         filename TEXT NOT NULL,
         ref TEXT NOT NULL,
         content_type TEXT NOT NULL,
-        size INTEGER NOT NULL,
-        created_at REAL NOT NULL
+        size BIGINT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL
     );
     """,
     # v2: the reference an episode's audio had before `fix-keys` moved it, until the old copy is gone
@@ -92,34 +91,22 @@ class Source:
 
 
 class Records:
-    """A small thread-safe repository; every write is one committed transaction."""
+    """A small thread-safe repository; every write is one committed statement."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # a committed record survives power loss
-        self._upgrade_schema()
+    def __init__(self, database: Database | Path) -> None:
+        self._db = SqliteDatabase(database) if isinstance(database, Path) else database
+        self._db.upgrade(SCHEMA_STEPS)
+
+    @property
+    def engine(self) -> str:
+        return self._db.kind
 
     @property
     def schema_version(self) -> int:
-        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        return self._db.schema_version()
 
-    def _upgrade_schema(self) -> None:
-        with self._transaction() as db:
-            for version in range(self.schema_version, len(SCHEMA_STEPS)):
-                db.executescript(f"BEGIN; {SCHEMA_STEPS[version]}; PRAGMA user_version = {version + 1}; COMMIT;")
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            yield self._db
-
-    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._db.execute(sql, params).fetchall()
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
+        return self._db.rows(sql, params)
 
     def close(self) -> None:
         self._db.close()
@@ -142,8 +129,7 @@ class Records:
                   "next_attempt_at": next_attempt_at, "last_error": None, "etag": None, "created_at": now,
                   "updated_at": now}
         columns = ", ".join(values)
-        with self._transaction() as db:
-            db.execute(f"INSERT INTO episodes ({columns}) VALUES ({', '.join('?' * len(values))})",
+        self._db.write(f"INSERT INTO episodes ({columns}) VALUES ({', '.join('?' * len(values))})",
                        tuple(values.values()))
         return self.episode(id)
 
@@ -170,21 +156,13 @@ class Records:
     def _update(self, episode_id: str, durable: bool = True, **values: Any) -> Episode:
         """One committed UPDATE; returns the row as written.
 
-        ``durable=False`` is for a write that power loss may undo safely because the next run redoes it:
-        it skips the fsync, and the next durable commit, appended after it to the same WAL, takes it to
-        disk as well.
+        ``durable=False`` is for a write that power loss may undo safely because the next run redoes it
+        (SQLite then skips the fsync).
         """
         values["updated_at"] = time.time()
         assignments = ", ".join(f"{column} = ?" for column in values)
-        with self._transaction() as db:
-            if not durable:
-                db.execute("PRAGMA synchronous=NORMAL")
-            try:  # fetchall: the statement runs to its end, so it commits before the lock is let go
-                rows = db.execute(f"UPDATE episodes SET {assignments} WHERE id = ? RETURNING *",
-                                  (*values.values(), episode_id)).fetchall()
-            finally:
-                if not durable:
-                    db.execute("PRAGMA synchronous=FULL")
+        rows = self._db.write(f"UPDATE episodes SET {assignments} WHERE id = ? RETURNING *",
+                              (*values.values(), episode_id), durable=durable)
         if not rows:
             raise RecordNotFoundError(episode_id)
         return _row(Episode, rows[0])
@@ -193,30 +171,38 @@ class Records:
         return self._one(Episode, "episodes", episode_id)  # type: ignore[no-any-return]
 
     def episodes(self) -> list[Episode]:
-        return self._episodes("1")
+        return self._episodes("TRUE")
 
     def pending_uploads(self) -> list[Episode]:
         return self._episodes("state = 'pending_upload'")
 
-    def due_uploads(self, now: float) -> list[Episode]:
-        return self._episodes("state = 'pending_upload' AND next_attempt_at <= ?", now)
+    def claim_due_uploads(self, now: float, lease_seconds: float, limit: int = 100) -> list[Episode]:
+        """The pending uploads due by ``now``, each claimed for ``lease_seconds`` in the same statement: an
+        instance claiming at the same moment gets others (PostgreSQL skips rows another claim holds), so
+        each pending upload is handled by exactly one instance."""
+        skip_locked = " FOR UPDATE SKIP LOCKED" if self._db.kind == "postgres" else ""
+        rows = self._db.write(
+            "UPDATE episodes SET next_attempt_at = ? WHERE id IN (SELECT id FROM episodes WHERE state = "
+            f"'pending_upload' AND next_attempt_at <= ? ORDER BY created_at LIMIT ?{skip_locked}) RETURNING *",
+            (now + lease_seconds, now, limit), durable=False)
+        return sorted((_row(Episode, row) for row in rows), key=lambda episode: episode.created_at)
 
     def pending_summary(self) -> tuple[int, float | None, str | None]:
         """How many uploads are pending, when the oldest was created, and its last error."""
-        rows = self._query("SELECT COUNT(*), MIN(created_at) FROM episodes WHERE state = 'pending_upload'")
-        count, oldest = rows[0][0], rows[0][1]
+        (summary,) = self._query("SELECT COUNT(*) AS count, MIN(created_at) AS oldest FROM episodes "
+                                 "WHERE state = 'pending_upload'")
         last = self._query("SELECT last_error FROM episodes WHERE state = 'pending_upload' ORDER BY created_at LIMIT 1")
-        return count, oldest, last[0][0] if last else None
+        return int(summary["count"]), summary["oldest"], last[0]["last_error"] if last else None
 
     def stored_sizes(self) -> list[tuple[float, int, str]]:
         """(created at, bytes, reference) of every episode's audio and every source."""
-        rows = self._query("SELECT created_at, size, audio_ref FROM episodes UNION ALL "
+        rows = self._query("SELECT created_at, size, audio_ref AS ref FROM episodes UNION ALL "
                            "SELECT created_at, size, ref FROM sources")
-        return [(row[0], row[1], row[2]) for row in rows]
+        return [(row["created_at"], row["size"], row["ref"]) for row in rows]
 
     def s3_audio_refs(self) -> list[str]:
         """Every episode reference into S3 (``s3://...``)."""
-        return [row[0] for row in self._query("SELECT audio_ref FROM episodes WHERE audio_ref LIKE 's3://%'")]
+        return [row["audio_ref"] for row in self._query("SELECT audio_ref FROM episodes WHERE audio_ref LIKE 's3://%'")]
 
     def stored_with_local_copies(self) -> list[Episode]:
         """Switched to S3 but a local copy is still known: a crash came before it was let go of."""
@@ -227,14 +213,12 @@ class Records:
         return [_row(Episode, row) for row in rows]
 
     def delete_episode(self, episode_id: str) -> None:
-        with self._transaction() as db:
-            db.execute("DELETE FROM episodes WHERE id = ?", (episode_id,))
+        self._db.write("DELETE FROM episodes WHERE id = ?", (episode_id,))
 
     # -- sources ----------------------------------------------------------------------------------
 
     def add_source(self, source: Source) -> Source:
-        with self._transaction() as db:
-            db.execute("INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?)",
+        self._db.write("INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?)",
                        tuple(getattr(source, f.name) for f in fields(Source)))
         return source
 
@@ -245,9 +229,8 @@ class Records:
         return [_row(Source, row) for row in self._query("SELECT * FROM sources ORDER BY created_at")]
 
     def delete_source(self, source_id: str) -> None:
-        with self._transaction() as db:
-            db.execute("DELETE FROM sources WHERE id = ?", (source_id,))
+        self._db.write("DELETE FROM sources WHERE id = ?", (source_id,))
 
 
-def _row(kind: type, row: sqlite3.Row) -> Any:
+def _row(kind: type, row: Row) -> Any:
     return kind(**{f.name: row[f.name] for f in fields(kind)})

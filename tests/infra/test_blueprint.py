@@ -254,6 +254,7 @@ NOT_RENDERED = {
     "AWS_SESSION_TOKEN": "temporary credentials; the app's IAM user has long-lived keys",
     "RENDER": "set by Render itself on every service",
     "AWS_WEB_IDENTITY_TOKEN_FILE": "oidc: Render provides the service's token (its OIDC documentation)",
+    "DATABASE_URL": "records on PostgreSQL, for several instances; a single server keeps SQLite on its disk",
 }
 
 

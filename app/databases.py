@@ -1,0 +1,148 @@
+"""Where the records live: SQLite on the service's disk (one server), or PostgreSQL (several instances).
+
+``Records`` speaks SQL through this small interface, with ``?`` placeholders and the same schema steps
+on both. SQLite (the embedded default, ``$DATA_FOLDER/app.db``) runs in WAL mode with one connection
+and a lock; a write that power loss may undo safely skips its fsync. PostgreSQL (``DATABASE_URL``) runs
+on a pool of autocommit connections (every statement its own committed transaction), and applies the
+schema steps under an advisory lock, so instances starting together do not race.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+Row = dict[str, Any]
+SCHEMA_LOCK = 0x65706869  # pg_advisory_xact_lock key for schema steps ("ephi")
+
+
+class DatabaseUnavailableError(RuntimeError):
+    """The records' database did not answer (a PostgreSQL server down or unreachable)."""
+
+
+class Database(Protocol):
+    """One committed statement per call; rows as dicts."""
+
+    kind: str
+
+    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]: ...
+
+    def write(self, sql: str, params: tuple[Any, ...] = (), durable: bool = True) -> list[Row]: ...
+
+    def schema_version(self) -> int: ...
+
+    def upgrade(self, steps: tuple[str, ...]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class SqliteDatabase:
+    kind = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.Lock()
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")  # a committed record survives power loss
+
+    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
+        with self._lock:
+            return [dict(row) for row in self._db.execute(sql, params).fetchall()]
+
+    def write(self, sql: str, params: tuple[Any, ...] = (), durable: bool = True) -> list[Row]:
+        """``durable=False``: no fsync; the next durable commit, appended after it to the same WAL, takes it
+        to disk as well (for writes a rerun redoes)."""
+        with self._lock:
+            if not durable:
+                self._db.execute("PRAGMA synchronous=NORMAL")
+            try:  # fetchall: the statement runs to its end, so it commits before the lock is let go
+                return [dict(row) for row in self._db.execute(sql, params).fetchall()]
+            finally:
+                if not durable:
+                    self._db.execute("PRAGMA synchronous=FULL")
+
+    def schema_version(self) -> int:
+        return int(self.rows("PRAGMA user_version")[0]["user_version"])
+
+    def upgrade(self, steps: tuple[str, ...]) -> None:
+        with self._lock:
+            version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+            for number in range(version, len(steps)):
+                self._db.executescript(f"BEGIN; {steps[number]}; PRAGMA user_version = {number + 1}; COMMIT;")
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class PostgresDatabase:
+    kind = "postgres"
+
+    def __init__(self, url: str, max_connections: int = 10, timeout: float = 10.0) -> None:
+        from psycopg.rows import dict_row
+        from psycopg_pool import ConnectionPool
+
+        self._pool = ConnectionPool(url, min_size=1, max_size=max_connections, timeout=timeout, open=False,
+                                    kwargs={"autocommit": True, "row_factory": dict_row})
+        with self._errors():
+            self._pool.open(wait=True, timeout=timeout)
+
+    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
+        with self._errors(), self._pool.connection() as connection:
+            cursor = connection.execute(_placeholders(sql), params)
+            return cursor.fetchall() if cursor.description else []  # type: ignore[return-value]  # dict_row
+
+    def write(self, sql: str, params: tuple[Any, ...] = (), durable: bool = True) -> list[Row]:
+        return self.rows(sql, params)  # every commit is durable here
+
+    def schema_version(self) -> int:
+        with self._errors(), self._pool.connection() as connection:
+            return _pg_version(connection)
+
+    def upgrade(self, steps: tuple[str, ...]) -> None:
+        """The missing steps in one transaction, one instance at a time."""
+        with self._errors(), self._pool.connection() as connection, connection.transaction():
+            connection.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            for number in range(_pg_version(connection), len(steps)):
+                connection.execute(steps[number].encode())  # bytes: several statements, no placeholders
+                connection.execute("UPDATE ephitup_schema SET version = %s", (number + 1,))
+
+    def close(self) -> None:
+        self._pool.close()
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
+        try:
+            yield
+        except (psycopg.OperationalError, PoolTimeout) as error:
+            raise DatabaseUnavailableError(f"the records' PostgreSQL database did not answer: "
+                                           f"{type(error).__name__}") from None
+
+
+def _pg_version(connection: Any) -> int:
+    connection.execute("CREATE TABLE IF NOT EXISTS ephitup_schema (version INTEGER NOT NULL)")
+    row = connection.execute("SELECT version FROM ephitup_schema").fetchone()
+    if row is None:
+        connection.execute("INSERT INTO ephitup_schema VALUES (0)")
+        return 0
+    return int(row["version"])
+
+
+def _placeholders(sql: str) -> str:
+    """``?`` as psycopg spells it, ``%`` in literals (``LIKE 's3://%'``) kept literal."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+def open_database(database_url: str | None, data_folder: Path, max_connections: int = 10) -> Database:
+    """PostgreSQL when a URL is given, else SQLite in the data folder."""
+    if database_url:
+        return PostgresDatabase(database_url, max_connections)
+    return SqliteDatabase(data_folder / "app.db")
