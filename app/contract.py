@@ -19,7 +19,8 @@ CONTRACT_FILE = Path(__file__).with_name("env_contract.json")
 ABOUT = ("The environment variables the app reads, generated from app/settings.py by `ephitup contract` (do not "
          "edit). blueprint: value (rendered with a value), sync (sync: false, set by hand in Render), generate "
          "(generateValue: true), platform (set by Render itself), absent (never on Render: local development and "
-         "temporary credentials only). auth: only for stacks with that ephitup:awsAuth.")
+         "temporary credentials only), database (fromDatabase: the connection string of the environment's Render "
+         "Postgres, scaled topology only). auth: only for stacks with that ephitup:awsAuth.")
 
 
 def contract_document() -> dict[str, Any]:

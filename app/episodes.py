@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from app.records import Episode, RecordNotFoundError, Records
-from app.storage import InvalidReferenceError, StorageError, build_episode_asset_key
-from app.storage.checksums import Readable
+from app.storage import InvalidReferenceError, StorageError, StorageUnavailableError, build_episode_asset_key
+from app.storage.checksums import Readable, digest_file
 from app.storage.stores import Stores
 
 log = logging.getLogger("ephitup.episodes")
@@ -33,6 +35,9 @@ RETRY_MAX_SECONDS = 15 * 60.0
 LOCAL_EPISODES = "podcasts/episodes/"
 APP_FOLDER = re.compile(r"-(?P<id>[0-9a-f]{8})$")  # what episode_folder() appends
 FINALIZE_LEASE_SECONDS = 300.0  # a new record is the API's to finalize; the reconciler waits this long
+DIRECT_UPLOAD_ATTEMPTS = 3  # scaled: tries within one request before it answers 503
+DIRECT_UPLOAD_BACKOFF = 0.5  # seconds, times the attempt number
+SPOOL_CHUNK = 1024 * 1024
 
 
 class EpisodeDeletedError(Exception):
@@ -69,6 +74,8 @@ class Episodes:
         """Store finished audio and finalize it (the API's path; a generator's worker uses the same)."""
         episode_id = uuid.uuid4().hex
         key = local_audio_key(episode_folder(name, episode_id), AUDIO_TYPES[content_type])
+        if self.stores.scaled:
+            return self._create_in_s3(episode_id, name, user_id, audio, content_type, PurePosixPath(key).name)
         self.local.save_stream(key, audio, content_type)
         digest = self.local.digest(key)
         episode = self.records.add_episode(
@@ -78,6 +85,33 @@ class Episodes:
             next_attempt_at=self.clock() + FINALIZE_LEASE_SECONDS,
         )
         return self.finalize(episode) if self.remote else episode
+
+    def _create_in_s3(self, episode_id: str, name: str, user_id: str | None, audio: Readable, content_type: str,
+                      filename: str) -> Episode:
+        """Scaled: no record may point at an instance's disk, which a deploy or a restart wipes. The audio goes
+        to S3 first (retried for a moment), and only then is it recorded, as stored. If S3 stays unreachable
+        the request fails (503, Retry-After) and nothing is recorded: the client still holds the audio.
+        A crash between upload and record leaves an object no record knows, for ``ephitup orphans``."""
+        assert self.remote is not None
+        key = build_episode_asset_key(user_id, episode_id, filename)
+        with tempfile.NamedTemporaryFile(prefix="ephitup-audio-") as spool:  # this request's only, then gone
+            shutil.copyfileobj(audio, spool, SPOOL_CHUNK)  # type: ignore[misc]
+            spool.flush()
+            digest = digest_file(Path(spool.name))
+            for attempt in range(1, DIRECT_UPLOAD_ATTEMPTS + 1):
+                try:
+                    stat = self.remote.save_file(key, Path(spool.name), content_type, expected_sha256=digest.sha256_hex)
+                    break
+                except StorageUnavailableError:
+                    if attempt == DIRECT_UPLOAD_ATTEMPTS:
+                        self.observe("refused", 0)  # answered 503: the client keeps the audio
+                        raise
+                    time.sleep(DIRECT_UPLOAD_BACKOFF * attempt)
+        episode = self.records.add_episode(
+            id=episode_id, name=name, user_id=user_id, audio_ref=self.remote.reference(key), local_key=None,
+            content_type=content_type, size=digest.size, sha256=digest.sha256_hex, state="stored", etag=stat.etag)
+        self.observe("stored", digest.size)
+        return episode
 
     def finalize(self, episode: Episode) -> Episode:
         """Upload a pending episode; on any failure keep it pending, playable from disk, and retry later.

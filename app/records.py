@@ -12,7 +12,7 @@ copy that still exists (before upload, or until it is safely deleted after one).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, fields
+from dataclasses import astuple, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -88,6 +88,9 @@ class Source:
     size: int
     created_at: float
 
+    def moved_to(self, ref: str) -> Source:
+        return replace(self, ref=ref)
+
 
 
 class Records:
@@ -122,11 +125,11 @@ class Records:
 
     def add_episode(self, *, id: str, name: str, user_id: str | None, audio_ref: str, local_key: str | None,
                     content_type: str, size: int, sha256: str, state: EpisodeState,
-                    next_attempt_at: float = 0.0) -> Episode:
+                    next_attempt_at: float = 0.0, etag: str | None = None) -> Episode:
         now = time.time()
         values = {"id": id, "name": name, "user_id": user_id, "audio_ref": audio_ref, "local_key": local_key,
                   "content_type": content_type, "size": size, "sha256": sha256, "state": state, "attempts": 0,
-                  "next_attempt_at": next_attempt_at, "last_error": None, "etag": None, "created_at": now,
+                  "next_attempt_at": next_attempt_at, "last_error": None, "etag": etag, "created_at": now,
                   "updated_at": now}
         columns = ", ".join(values)
         self._db.write(f"INSERT INTO episodes ({columns}) VALUES ({', '.join('?' * len(values))})",
@@ -214,6 +217,15 @@ class Records:
 
     def delete_episode(self, episode_id: str) -> None:
         self._db.write("DELETE FROM episodes WHERE id = ?", (episode_id,))
+
+    def adopt(self, episodes: list[Episode], sources: list[Source]) -> None:
+        """Records from another database, as they are; those already here are left alone (a rerun)."""
+        for kind, table, rows in ((Episode, "episodes", episodes), (Source, "sources", sources)):
+            columns = [f.name for f in fields(kind)]
+            sql = (f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+                   "ON CONFLICT (id) DO NOTHING")
+            for row in rows:
+                self._db.write(sql, astuple(row))
 
     # -- sources ----------------------------------------------------------------------------------
 

@@ -61,7 +61,7 @@ class Runtime:
         settings = settings or Settings.from_env()
         decision = settings.decide_storage()
         remote = s3_storage(settings) if decision.mode == "s3" or require_s3 else None
-        stores = Stores(LocalStorage(settings.data_folder), remote)
+        stores = Stores(LocalStorage(settings.data_folder), remote, scaled=settings.topology == "scaled")
         records = Records(open_database(settings.database_url_value, settings.data_folder))
         problems = [Problem("warning", message) for message in decision.problems]
         watch = Watch(records, stores, pending_alert_seconds=settings.pending_alert_minutes * 60)
@@ -87,7 +87,7 @@ class Runtime:
         for key in LocalStorage(settings.data_folder).remove_partials():  # never referenced by a record
             log.info("removed an interrupted write: %s", key)
         runtime = cls.open(settings)
-        if settings.on_render and not os.path.ismount(settings.data_folder.resolve()):
+        if settings.on_render and settings.topology == "single" and not os.path.ismount(settings.data_folder.resolve()):
             runtime.startup_problems.append(Problem("error", (
                 f"DATA_FOLDER={settings.data_folder} is not a mounted disk: on Render, files there "
                 "vanish on the next deploy. Mount the service's disk at this path (render.yaml: disk.mountPath)."

@@ -24,7 +24,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 StorageMode = Literal["local", "s3"]
-Blueprint = Literal["value", "sync", "generate", "platform", "absent"]
+Blueprint = Literal["value", "sync", "generate", "platform", "absent", "database"]
 AwsAuth = Literal["accessKey", "oidc"]
 
 # SigV4 presigned URLs are valid for at most seven days.
@@ -78,9 +78,12 @@ class Settings(BaseSettings):
         "documentation)", blueprint="platform", s3_only=True, auth="oidc")
     session_token: SecretStr | None = env("AWS_SESSION_TOKEN", None, "session token, for temporary credentials",
                                           blueprint="absent")
+    topology: Annotated[Literal["single", "scaled"], _Lower] = env(
+        "TOPOLOGY", "single", "single: one server, files and records on its disk; scaled: several instances, no "
+        "disk, every file in S3 and the records in DATABASE_URL's PostgreSQL")
     database_url: SecretStr | None = env(
         "DATABASE_URL", None, "PostgreSQL for the records (postgresql://...), for several instances; unset: SQLite "
-        "app.db in DATA_FOLDER", blueprint="absent")
+        "app.db in DATA_FOLDER", blueprint="database")
     audio_delivery: Annotated[Literal["proxy", "redirect"], _Lower] = env(
         "AUDIO_DELIVERY", "proxy", "proxy (app streams, Range passed on) or redirect (307)")
     app_token: SecretStr | None = env("APP_TOKEN", None, "when set, /api/* requires 'Authorization: Bearer "
@@ -176,6 +179,10 @@ class Settings(BaseSettings):
             )
         mode: StorageMode = "s3" if self.storage_mode == "s3" or (self.storage_mode == "auto" and not missing) \
             else "local"
+        if self.topology == "scaled" and (mode != "s3" or missing or not self.database_url):
+            needs = [*missing, *([] if self.database_url else ["DATABASE_URL"])] or ["STORAGE_MODE=s3"]
+            raise SettingsError(f"TOPOLOGY=scaled keeps nothing on an instance's disk, so it needs S3 and PostgreSQL: "
+                                f"{', '.join(needs)} missing (set them, or TOPOLOGY=single)")
         if mode == "s3" and self.endpoint_url and self.access_point and ACCESS_POINT_ARN.match(self.access_point):
             raise SettingsError(
                 f"S3_ACCESS_POINT={self.access_point} with S3_ENDPOINT_URL={self.endpoint_url}: requests for an "

@@ -1,4 +1,5 @@
-"""Sources: documents users upload for the notebook, kept under ``uploads/`` on the disk (as in the seed)."""
+"""Sources: documents users upload for the notebook, kept under ``uploads/`` on the disk (as in the seed), or
+in S3 under the same keys when the environment is scaled (no instance keeps a disk)."""
 
 from __future__ import annotations
 
@@ -39,9 +40,9 @@ class Sources:
             raise NotAMediaTypeError(f"not a media type: {media_type!r}")
         source_id = uuid.uuid4().hex
         key = f"uploads/{source_id}{mimetypes.guess_extension(media_type) or '.bin'}"
-        stat = self.stores.local.save_stream(key, stream, media_type)
-        source = Source(source_id, display_name(filename), self.stores.local.reference(key), media_type, stat.size,
-                        time.time())
+        files = self.stores.files  # S3 when scaled: checksummed and verified like episode audio
+        stat = files.save_stream(key, stream, media_type)
+        source = Source(source_id, display_name(filename), files.reference(key), media_type, stat.size, time.time())
         return self.records.add_source(source)
 
     def delete(self, source: Source) -> None:

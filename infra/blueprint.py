@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON_VERSION = "3.11.11"
 BUILD_COMMAND = "pip install --upgrade pip && pip install ."
 START_COMMAND = "uvicorn app.main:app --host 0.0.0.0 --port $PORT"
+SCHEMA_COMMAND = "ephitup schema"  # the records' schema steps, before a deploy takes traffic
 REQUIRED_OUTPUTS = ("storage_mode", "bucket_name", "access_point_arn", "region")
 
 
@@ -77,7 +78,7 @@ def render(stacks: Iterable[StackInput], root: Path = ROOT) -> str:
     stacks = list(stacks)
     if not stacks:
         raise RenderError("no stack to render: pass --stack NAME")
-    environments = [{"name": s.env.stack, "service": _service(s)} for s in stacks]
+    environments = [{"name": s.env.stack, "service": _service(s), "databases": _databases(s)} for s in stacks]
     text = templates(root).get_template("render.yaml.j2").render(
         grouped=len(stacks) > 1, project=PROJECT, environments=environments,
         sources=[stack_file(s.env.stack).name for s in stacks],
@@ -107,7 +108,7 @@ def yaml_scalar(value: Any) -> str:
 
 def _service(stack: StackInput) -> dict[str, Any]:
     env = stack.env
-    return {
+    service: dict[str, Any] = {
         "name": env.render_service,
         "plan": env.render_plan,
         "region": env.render_region,
@@ -117,8 +118,28 @@ def _service(stack: StackInput) -> dict[str, Any]:
         "start_command": START_COMMAND,
         "auto_deploy": "commit",
         "disk": {"name": env.disk_name, "mount_path": env.mount_path, "size_gb": env.disk_size_gb},
+        "scaling": None,
+        "pre_deploy_command": None,
         "env_vars": _env_vars(stack),
     }
+    if env.topology == "scaled":  # no disk: several instances, the schema applied before each deploy
+        service.update(disk=None, pre_deploy_command=SCHEMA_COMMAND, num_instances=env.min_instances, scaling=None)
+        if env.max_instances > env.min_instances:
+            service.update(num_instances=None, scaling={"min": env.min_instances, "max": env.max_instances,
+                                                        "cpu": env.target_cpu_percent})
+    return service
+
+
+def database_name(env: Environment) -> str:
+    return f"{env.render_service}-records"
+
+
+def _databases(stack: StackInput) -> list[dict[str, Any]]:
+    env = stack.env
+    if env.topology != "scaled":
+        return []
+    return [{"name": database_name(env), "plan": env.database_plan, "region": env.database_region or env.render_region,
+             "version": env.postgres_major_version, "disk_size_gb": env.database_disk_size_gb}]
 
 
 def _env_vars(stack: StackInput) -> list[dict[str, Any]]:
@@ -136,6 +157,8 @@ def _env_vars(stack: StackInput) -> list[dict[str, Any]]:
             rendered.append({"key": var.name, "kind": "value", "value": values[var.name]})
         elif var.blueprint in ("sync", "generate"):
             rendered.append({"key": var.name, "kind": var.blueprint})
+        elif var.blueprint == "database":
+            rendered.append({"key": var.name, "kind": "database", "database": database_name(env)})
     return rendered
 
 
@@ -155,12 +178,20 @@ def _required_outputs(stack: StackInput) -> Mapping[str, Any]:
 
 
 def check_blueprint(document: Mapping[str, Any], stacks: list[StackInput]) -> None:
-    """Render's rules its schema does not express: one instance and no autoscaling with a disk, and
-    DATA_FOLDER exactly the disk's mount path (anything written elsewhere vanishes on redeploy)."""
+    """Render's rules its schema does not express: one instance and no autoscaling with a disk, DATA_FOLDER
+    exactly the disk's mount path (anything written elsewhere vanishes on redeploy), and a database in the
+    region of the service that uses it."""
     stack_of = {s.env.render_service: s.env.stack for s in stacks}
+    regions = {d.get("name"): d.get("region") for d in databases_of(document)}
     for service in services_of(document):
         name = service.get("name", "?")
         where = f"stack {stack_of.get(name, '?')}: service {name}"
+        for var in service.get("envVars", []):
+            linked = var.get("fromDatabase", {}).get("name")
+            if linked and regions.get(linked) != service.get("region"):
+                raise RenderError(f"{where}: database {linked} is in {regions.get(linked)}, the service in "
+                                  f"{service.get('region')}: a database is reached only within its region (fix: "
+                                  "pulumi config rm ephitup:databaseRegion)")
         disk = service.get("disk")
         if not disk:
             continue
@@ -178,6 +209,15 @@ def check_blueprint(document: Mapping[str, Any], stacks: list[StackInput]) -> No
         if data_folder != mount:
             raise RenderError(f"{where}: DATA_FOLDER={data_folder!r} differs from disk.mountPath={mount!r}: data "
                               "outside the mount vanishes on redeploy (fix: render DATA_FOLDER from the mount path)")
+
+
+def databases_of(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every database, whether the blueprint is flat or grouped by project/environment."""
+    found = list(document.get("databases", []))
+    for project in document.get("projects", []):
+        for environment in project.get("environments", []):
+            found += environment.get("databases", [])
+    return found
 
 
 def services_of(document: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from infra.environment import Environment
 
 CONTRACT_FILE = Path(__file__).resolve().parent.parent / "app" / "env_contract.json"
+SCALED_SCRATCH = "./data"  # scaled: no disk; the data folder only holds a request's spool, then nothing
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,9 @@ class ContractVar:
     auth: str | None = None  # only for stacks whose ephitup:awsAuth is this
 
     def applies_to(self, env: Environment) -> bool:
-        return (env.s3_enabled or not self.s3_only) and self.auth in (None, env.aws_auth)
+        scaled_only = self.blueprint == "database"
+        return ((env.s3_enabled or not self.s3_only) and self.auth in (None, env.aws_auth)
+                and (env.topology == "scaled" or not scaled_only))
 
 
 def load_contract(path: Path = CONTRACT_FILE) -> tuple[ContractVar, ...]:
@@ -38,7 +41,8 @@ def app_env(env: Environment, bucket_name: str | None = None, access_point: str 
     """Every ``blueprint: value`` variable for this environment, in contract order."""
     known = {
         "AWS_ROLE_ARN": role_arn,
-        "DATA_FOLDER": env.mount_path,
+        "DATA_FOLDER": env.mount_path if env.topology == "single" else SCALED_SCRATCH,
+        "TOPOLOGY": env.topology,
         "STORAGE_MODE": "s3" if env.s3_enabled else "local",  # always stated: Render keeps removed vars
         "S3_BUCKET_NAME": bucket_name,
         "S3_ACCESS_POINT": access_point,

@@ -133,6 +133,21 @@ class Environment(BaseModel):
         "mountPath", "/mydata", "where the disk is mounted; also the app's DATA_FOLDER")
     disk_size_gb: int = key("diskSizeGB", 10, "disk size in GB (a disk can grow, never shrink)", ge=1)
     num_instances: int = key("numInstances", 1, "Render instances; a service with a disk runs exactly one", ge=1)
+    topology: Literal["single", "scaled"] = key(
+        "topology", "single", "single: one instance with a disk; scaled: several instances and no disk, the records "
+        "in a Render Postgres database and every file in S3 (needs s3Enabled)")
+    min_instances: int = key("minInstances", 2, "scaled: the fewest instances", ge=1)
+    max_instances: int = key("maxInstances", 2, "scaled: the most instances; above minInstances Render autoscales "
+                             "(a Pro workspace and up)", ge=1)
+    target_cpu_percent: int = key("targetCPUPercent", 70, "scaled, autoscaling: the average CPU Render keeps "
+                                  "instances at", ge=1, le=90)
+    database_plan: Text = key("databasePlan", "basic-1gb", "scaled: the Render Postgres instance type")
+    postgres_major_version: Literal["16", "17", "18"] = key("postgresMajorVersion", "17",
+                                                            "scaled: the PostgreSQL major version")
+    database_disk_size_gb: int = key("databaseDiskSizeGB", 10, "scaled: the database's disk in GB", ge=1)
+    database_region: Annotated[Text, _matching(r"(oregon|ohio|virginia|frankfurt|singapore)?", "a Render region: "
+                                               "oregon, ohio, virginia, frankfurt or singapore")] = key(
+        "databaseRegion", "", "scaled: the database's Render region; empty: renderRegion (it must be the service's)")
     aws_auth: Literal["accessKey", "oidc"] = key(
         "awsAuth", "accessKey", "how the app gets AWS credentials: accessKey (an IAM user's key, which pulumi up "
         "puts on the Render service) or oidc (a role Render's OIDC tokens assume: no key at all)")
@@ -158,6 +173,24 @@ class Environment(BaseModel):
         """An empty access point name means the stack's own, ``ephitup-<stack>``."""
         name = f"{PROJECT}:accessPointName"
         return values if values.get(name) else {**values, name: f"ephitup-{values.get('stack')}"}
+
+    @model_validator(mode="after")
+    def _scaled_needs_s3_one_region_and_a_range(self) -> Environment:
+        fix = f"-s {self.stack})"
+        if self.topology != "scaled":
+            return self
+        if not self.s3_enabled:
+            raise ValueError(f"stack {self.stack}: topology=scaled keeps every file in S3, but ephitup:s3Enabled is "
+                             f"false (fix: pulumi config set ephitup:s3Enabled true {fix}")
+        if self.database_region and self.database_region != self.render_region:
+            raise ValueError(f"stack {self.stack}: databaseRegion={self.database_region} is not the service's region "
+                             f"{self.render_region}: Render reaches a database only within its region (fix: pulumi "
+                             f"config rm ephitup:databaseRegion {fix}")
+        if self.max_instances < self.min_instances:
+            raise ValueError(f"stack {self.stack}: maxInstances={self.max_instances} is below minInstances="
+                             f"{self.min_instances} (fix: pulumi config set ephitup:maxInstances "
+                             f"{self.min_instances} {fix}")
+        return self
 
     @model_validator(mode="after")
     def _oidc_needs_its_workspace_and_subject(self) -> Environment:

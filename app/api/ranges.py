@@ -13,7 +13,7 @@ import re
 import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
@@ -101,7 +101,7 @@ def ranged_response(
     base = {
         "Accept-Ranges": "bytes",
         "ETag": etag,
-        "Last-Modified": format_datetime(last_modified, usegmt=True),
+        "Last-Modified": format_datetime(last_modified.astimezone(UTC), usegmt=True),  # botocore says tzutc()
         **(headers or {}),
     }
     byte_range = None

@@ -23,11 +23,11 @@ router = APIRouter(prefix="/sources", tags=["sources"])
 @router.post("", status_code=201, response_model=SourceOut, responses=errors(400, 413, 415, 503, 507))
 async def create_source(rt: RuntimeDep, offload: OffloadDep,
                         file: Annotated[UploadFile, File(description="a source document")]) -> SourceOut:
-    """Store an uploaded source on the disk (sources stay local, as in the seed)."""
+    """Store an uploaded source: on the disk as in the seed, or in S3 when the environment is scaled."""
     check_size(file, rt.settings.max_upload_bytes)
     media_type = media_type_of(file) or "application/octet-stream"
     try:
-        source = await offload.run(rt.stores.local, rt.sources.create, file.file, file.filename, media_type)
+        source = await offload.run(rt.stores.files, rt.sources.create, file.file, file.filename, media_type)
     except NotAMediaTypeError as error:
         raise HTTPException(415, str(error)) from None
     return SourceOut.model_validate(source)
@@ -57,5 +57,5 @@ def _download(request: Request, source: Source, storage: Storage, key: str) -> R
 
 @router.delete("/{source_id}", status_code=204, response_class=Response, responses=errors(404, 503))
 async def delete_source(rt: RuntimeDep, offload: OffloadDep, source: SourceDep) -> Response:
-    await offload.run(rt.stores.local, rt.sources.delete, source)
+    await offload.run(rt.stores.files, rt.sources.delete, source)
     return Response(status_code=204)

@@ -19,6 +19,15 @@ class Stores:
 
     local: LocalStorage
     remote: Storage | None = None
+    scaled: bool = False  # TOPOLOGY=scaled: an instance's disk holds no file past a request
+
+    @property
+    def files(self) -> Storage:
+        """Where a new file is kept for good: the data folder, or S3 when no instance has a disk to keep it."""
+        if self.scaled:
+            assert self.remote is not None, "TOPOLOGY=scaled is refused without S3"
+            return self.remote
+        return self.local
 
     def where(self, reference: str) -> Location:
         """Parse a reference against the data folder (legacy absolute paths re-rooted)."""

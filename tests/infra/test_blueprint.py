@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from app.contract import contract_document
-from infra.blueprint import RenderError, check_blueprint, load_stack, render, schema_errors, services_of
+from infra.blueprint import RenderError, StackInput, check_blueprint, load_stack, render, schema_errors, services_of
+from infra.environment import ConfigError, Environment
 from scripts.cli import main
 from tests.support.paths import FIXTURES, GOLDEN, ROOT
 
@@ -254,7 +255,6 @@ NOT_RENDERED = {
     "AWS_SESSION_TOKEN": "temporary credentials; the app's IAM user has long-lived keys",
     "RENDER": "set by Render itself on every service",
     "AWS_WEB_IDENTITY_TOKEN_FILE": "oidc: Render provides the service's token (its OIDC documentation)",
-    "DATABASE_URL": "records on PostgreSQL, for several instances; a single server keeps SQLite on its disk",
 }
 
 
@@ -264,8 +264,8 @@ def test_contract_every_variable_the_app_reads_is_rendered_or_sync_false() -> No
     declared = contract_document()["variables"]
     for var in declared:
         name = var["name"]
-        if var["auth"] == "oidc":  # prod uses an access key: test_an_oidc_stack_carries_its_role_and_asks_for_no_key
-            assert name not in variables
+        if var["auth"] == "oidc" or var["blueprint"] == "database":  # prod: an access key, one instance (the
+            assert name not in variables  # oidc and scaled blueprints are tested below)
         elif name in NOT_RENDERED:
             assert name not in variables and var["blueprint"] in ("absent", "platform")
         elif var["secret"] and name != "APP_TOKEN":
@@ -306,3 +306,54 @@ def test_refuses_outputs_of_the_other_kind_of_identity(capsys, tmp_path: Path, m
     stack_dir(tmp_path, monkeypatch, **config)
     (tmp_path / "prod.json").write_text(json.dumps({**OUTPUTS, **outputs}))
     assert expected in refusal(capsys, "--stack", "prod", "--outputs", "prod=prod.json")
+
+
+SCALED = FIXTURES / "scaled"
+
+
+def scaled(**config: str) -> str:
+    document = yaml.safe_load((SCALED / "Pulumi.staging.yaml").read_text())
+    document["config"].update({f"ephitup:{k}": v for k, v in config.items()})
+    env = Environment.from_values("staging", document["config"])
+    outputs = json.loads((SCALED / "staging.outputs.json").read_text())
+    return render([StackInput(env, outputs)])
+
+
+def test_golden_scaled_blueprint_is_valid_against_renders_schema(schema) -> None:
+    text = scaled()
+    assert text == (GOLDEN / "scaled.render.yaml").read_text()
+    document = yaml.safe_load(text)
+    assert schema_errors(document, schema) == []
+    (service,) = services_of(document)
+    assert "disk" not in service and "numInstances" not in service
+    assert service["scaling"] == {"minInstances": 2, "maxInstances": 4, "targetCPUPercent": 70}
+    assert service["preDeployCommand"] == "ephitup schema"
+    variables = {v["key"]: v for v in service["envVars"]}
+    assert variables["DATABASE_URL"] == {"key": "DATABASE_URL", "fromDatabase": {
+        "name": "ephitup-staging-records", "property": "connectionString"}}
+    assert variables["TOPOLOGY"]["value"] == "scaled" and variables["STORAGE_MODE"]["value"] == "s3"
+    (database,) = document["databases"]
+    assert (database["name"], database["region"], database["postgresMajorVersion"]) == (
+        "ephitup-staging-records", service["region"], "17")
+
+
+def test_a_fixed_number_of_scaled_instances_needs_no_autoscaling() -> None:
+    (service,) = services_of(yaml.safe_load(scaled(maxInstances="2")))
+    assert service["numInstances"] == 2 and "scaling" not in service
+
+
+@pytest.mark.parametrize("config,expected", [
+    ({"s3Enabled": "false"}, "topology=scaled keeps every file in S3, but ephitup:s3Enabled is false"),
+    ({"databaseRegion": "oregon"}, "databaseRegion=oregon is not the service's region ohio"),
+    ({"minInstances": "3", "maxInstances": "2"}, "maxInstances=2 is below minInstances=3"),
+])
+def test_refuses_a_scaled_stack_that_cannot_work(config: dict[str, str], expected: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        scaled(**config)
+
+
+def test_refuses_a_database_in_another_region_than_its_service() -> None:
+    document = yaml.safe_load(scaled())
+    document["databases"][0]["region"] = "frankfurt"
+    with pytest.raises(RenderError, match="database ephitup-staging-records is in frankfurt, the service in ohio"):
+        check_blueprint(document, [])
