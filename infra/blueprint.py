@@ -136,7 +136,7 @@ def database_name(env: Environment) -> str:
 
 def _databases(stack: StackInput) -> list[dict[str, Any]]:
     env = stack.env
-    if env.topology != "scaled":
+    if env.topology != "scaled" and not env.provision_database:
         return []
     return [{"name": database_name(env), "plan": env.database_plan, "region": env.database_region or env.render_region,
              "version": env.postgres_major_version, "disk_size_gb": env.database_disk_size_gb}]

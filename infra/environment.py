@@ -141,6 +141,8 @@ class Environment(BaseModel):
                              "(a Pro workspace and up)", ge=1)
     target_cpu_percent: int = key("targetCPUPercent", 70, "scaled, autoscaling: the average CPU Render keeps "
                                   "instances at", ge=1, le=90)
+    provision_database: Flag = key("provisionDatabase", False, "single: also create the Render Postgres the scaled "
+                                   "topology will use (to copy the records into before switching); scaled: always")
     database_plan: Text = key("databasePlan", "basic-1gb", "scaled: the Render Postgres instance type")
     postgres_major_version: Literal["16", "17", "18"] = key("postgresMajorVersion", "17",
                                                             "scaled: the PostgreSQL major version")

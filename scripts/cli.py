@@ -175,9 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where the canary goes; a prefix the app may write (default: %(default)s)")
 
     migrate = command("migrate", "scripts.migrate:cmd_migrate",
-                      "Move episode audio between the disk and S3 (verify, switch the record, then delete).",
-                      "Reads the app's environment (DATA_FOLDER, S3 settings); safe to kill and rerun.")
-    migrate.add_argument("direction", choices=("to-s3", "to-local"))
+                      "Move episode audio between the disk and S3 (verify, switch the record, then delete), or an "
+                      "environment to the scaled topology (to-scaled).",
+                      "Reads the app's environment (DATA_FOLDER, S3 settings; to-scaled also TARGET_DATABASE_URL); "
+                      "safe to kill and rerun.")
+    migrate.add_argument("direction", choices=("to-s3", "to-local", "to-scaled"))
     migrate.add_argument("--keep-local", action="store_true", help="to-s3: keep the local copies")
     migrate.add_argument("--delete-remote", action="store_true", help="to-local: delete the S3 objects afterwards")
     _migration_options(migrate)

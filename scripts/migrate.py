@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import TextIO
 
-from app.moves import FixKeys, Move, Plan, ToLocal, ToS3
+from app.databases import PostgresDatabase
+from app.moves import FixKeys, Move, Plan, ToLocal, ToS3, ToScaled
+from app.records import Records
 from app.runtime import Runtime
 from app.settings import Settings
 from scripts.exit_codes import Exit
@@ -18,6 +21,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     with _runtime(args.concurrency) as runtime:
         if args.direction == "to-s3":
             return execute(ToS3(runtime.episodes, keep_local=args.keep_local), args)
+        if args.direction == "to-scaled":
+            return to_scaled(runtime, args)
         move = ToLocal(runtime.episodes, delete_remote=args.delete_remote)
         plan = move.plan()
         missing = move.missing_space(plan)
@@ -27,6 +32,30 @@ def cmd_migrate(args: argparse.Namespace) -> int:
                   "grow the Render disk (sizeGB), or free space, then rerun", file=sys.stderr)
             return Exit.USAGE
         return execute(move, args, plan)
+
+
+def to_scaled(runtime: Runtime, args: argparse.Namespace) -> int:
+    """Uploads into S3, then the records into TARGET_DATABASE_URL's PostgreSQL, checked; the disk's side unchanged."""
+    url = os.environ.get("TARGET_DATABASE_URL")
+    if not url:
+        print("ephitup migrate to-scaled: set TARGET_DATABASE_URL to the new Render Postgres' internal connection "
+              "string (its Info page), in this shell only", file=sys.stderr)
+        return Exit.USAGE
+    target = Records(PostgresDatabase(url))
+    try:
+        move = ToScaled(runtime.episodes, target)
+        plan = move.plan()
+        if plan.problems:
+            print_plan(plan, sys.stderr)
+            return Exit.USAGE
+        code = execute(move, args, plan)
+        if code != Exit.OK or args.dry_run:
+            return code
+        episodes, sources = move.copy_records()
+        print(f"records copied to PostgreSQL and checked: {episodes} episodes, {sources} sources")
+        return Exit.OK
+    finally:
+        target.close()
 
 
 def cmd_fix_keys(args: argparse.Namespace) -> int:

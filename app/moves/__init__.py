@@ -6,7 +6,7 @@ record pointing at audio that exists; a rerun sees what is already done (from on
 HEAD per file) and finishes the rest.
 
 ``plan.py`` holds the typed plan and report, ``runner.py`` the worker pool, and each move is one
-module (``to_s3``, ``to_local``, ``fix_keys``) with a planner and a handler per action.
+module (``to_s3``, ``to_local``, ``fix_keys``, ``to_scaled``) with a planner and a handler per action.
 """
 
 from app.moves.base import Move
@@ -14,5 +14,6 @@ from app.moves.fix_keys import FixKeys
 from app.moves.plan import Action, Item, Plan, Report
 from app.moves.to_local import ToLocal
 from app.moves.to_s3 import ToS3
+from app.moves.to_scaled import ToScaled
 
-__all__ = ["Action", "FixKeys", "Item", "Move", "Plan", "Report", "ToLocal", "ToS3"]
+__all__ = ["Action", "FixKeys", "Item", "Move", "Plan", "Report", "ToLocal", "ToS3", "ToScaled"]

@@ -357,3 +357,12 @@ def test_refuses_a_database_in_another_region_than_its_service() -> None:
     document["databases"][0]["region"] = "frankfurt"
     with pytest.raises(RenderError, match="database ephitup-staging-records is in frankfurt, the service in ohio"):
         check_blueprint(document, [])
+
+
+def test_a_single_stack_can_provision_the_database_before_it_scales(schema) -> None:
+    document = yaml.safe_load(scaled(topology="single", provisionDatabase="true"))
+    assert schema_errors(document, schema) == []
+    (service,) = services_of(document)
+    assert service["disk"]["mountPath"] == "/mydata" and service["numInstances"] == 1
+    assert "DATABASE_URL" not in {v["key"] for v in service["envVars"]}  # the app keeps SQLite until the switch
+    assert [d["name"] for d in document["databases"]] == ["ephitup-staging-records"]  # what scaled will use
