@@ -8,13 +8,14 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from app.databases import PostgresDatabase
 from app.records import Records
 from app.settings import Settings, SettingsError
 from tests.support.aws import StoppableMoto, s3_env
-from tests.support.live import LiveApp, files_under
+from tests.support.live import AppProcess, LiveApp, files_under
 
 
 @pytest.fixture
@@ -70,33 +71,45 @@ def test_with_s3_down_an_upload_fails_with_retry_after_and_records_nothing(scale
 
 
 @pytest.fixture
-def two_instances(scaled_env: dict[str, str], tmp_path: Path) -> Iterator[list]:  # type: ignore[type-arg]
-    first = LiveApp(scaled_env)
-    second = LiveApp({**scaled_env, "DATA_FOLDER": str(tmp_path / "instance-2")})
-    clients = [first.__enter__(), second.__enter__()]
+def two_instances(scaled_env: dict[str, str], tmp_path: Path) -> Iterator[list[httpx.Client]]:
+    """Two uvicorn processes, each with a disk of its own (which neither keeps anything on)."""
+    processes = [AppProcess(scaled_env), AppProcess({**scaled_env, "DATA_FOLDER": str(tmp_path / "instance-2")})]
+    clients = [httpx.Client(base_url=p.base_url, timeout=60) for p in processes]
     yield clients
-    first.__exit__()
-    second.__exit__()
+    for client, process in zip(clients, processes, strict=True):
+        client.close()
+        process.stop()
 
 
-def test_two_instances_share_every_episode_byte_for_byte(two_instances: list, scaled_env: dict[str, str]) -> None:
+def test_two_instances_take_uploads_and_streams_at_once_byte_for_byte(two_instances: list[httpx.Client],
+                                                                      scaled_env: dict[str, str]) -> None:
+    first, second = two_instances
+    seed_audio = os.urandom(2_000_000)
+    seed = first.post("/api/podcasts/episodes", data={"name": "seed"},
+                      files={"audio": ("s.mp3", seed_audio, "audio/mpeg")}).json()
     uploaded: dict[str, bytes] = {}
     failures: list[str] = []
     lock = threading.Lock()
 
     def upload(index: int) -> None:
-        client = two_instances[index % 2]
         for n in range(6):
             audio = os.urandom(50_000 + n)
-            answer = client.post("/api/podcasts/episodes", data={"name": f"i{index}-{n}"},
-                                 files={"audio": ("a.mp3", audio, "audio/mpeg")})
-            if answer.status_code != 201:
-                failures.append(f"{answer.status_code} {answer.text}")
+            answer = two_instances[index % 2].post("/api/podcasts/episodes", data={"name": f"i{index}-{n}"},
+                                                   files={"audio": ("a.mp3", audio, "audio/mpeg")})
+            if answer.status_code != 201 or answer.json()["state"] != "stored":
+                failures.append(f"upload: {answer.status_code} {answer.text}")
                 continue
             with lock:
                 uploaded[answer.json()["id"]] = audio
 
+    def stream(index: int) -> None:
+        for _ in range(5):
+            body = two_instances[index % 2].get(seed["audio_url"]).content
+            if body != seed_audio:
+                failures.append(f"stream through instance {index % 2 + 1}: {len(body)} bytes")
+
     threads = [threading.Thread(target=upload, args=(i,)) for i in range(4)]
+    threads += [threading.Thread(target=stream, args=(i,)) for i in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -104,9 +117,21 @@ def test_two_instances_share_every_episode_byte_for_byte(two_instances: list, sc
     assert failures == [] and len(uploaded) == 24
     for index, client in enumerate(two_instances):  # each instance lists and plays what either stored
         listed = {e["id"]: e for e in client.get("/api/podcasts/episodes").json()}
-        assert set(listed) == set(uploaded)
+        assert set(listed) == {*uploaded, seed["id"]}
         for episode_id, audio in list(uploaded.items())[index::2]:
             assert client.get(listed[episode_id]["audio_url"]).content == audio
+    records = records_of(scaled_env)
+    try:  # every record consistent: stored, in S3, with the size and SHA-256 of what was sent
+        import hashlib
+
+        by_id = {e.id: e for e in records.episodes()}
+        for episode_id, audio in uploaded.items():
+            episode = by_id[episode_id]
+            assert (episode.state, episode.size, episode.sha256) == ("stored", len(audio),
+                                                                     hashlib.sha256(audio).hexdigest())
+            assert episode.audio_ref.startswith("s3://") and episode.local_key is None
+    finally:
+        records.close()
 
 
 def test_kill_9_of_one_instance_mid_upload_loses_nothing(scaled_env: dict[str, str], tmp_path: Path) -> None:
@@ -114,10 +139,8 @@ def test_kill_9_of_one_instance_mid_upload_loses_nothing(scaled_env: dict[str, s
     import time
 
     import boto3
-    import httpx
 
     from tests.support.aws import REGION
-    from tests.support.live import AppProcess
 
     victim = AppProcess({**scaled_env, "MAX_UPLOAD_MB": "400"})
     with LiveApp({**scaled_env, "DATA_FOLDER": str(tmp_path / "instance-2")}) as survivor:

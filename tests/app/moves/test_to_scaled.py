@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from app.moves.to_scaled import ToScaled
 from app.storage.s3 import S3Storage
 from scripts.cli import main
 from tests.support.aws import StoppableMoto, s3_env
@@ -69,21 +68,29 @@ def test_a_rerun_uploads_nothing(single, database_url, monkeypatch, capsys) -> N
     assert puts == [] and "0 moved, 2 already in place" in capsys.readouterr().out
 
 
-def test_an_interrupted_move_finishes_on_a_rerun(single, database_url, tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("TARGET_DATABASE_URL", database_url)
-    original = ToScaled.upload_source
-    calls: list[str] = []
+def test_a_move_killed_at_random_moments_finishes_on_a_rerun(single, database_url, tmp_path, monkeypatch) -> None:
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
 
-    def dies_after_one(self: ToScaled, item):  # type: ignore[no-untyped-def]
-        calls.append(item.source)
-        if len(calls) > 1:
-            raise OSError("killed")
-        return original(self, item)
+    from tests.support.paths import ROOT
 
-    monkeypatch.setattr(ToScaled, "upload_source", dies_after_one)
-    assert main(["migrate", "to-scaled", "--concurrency", "1"]) == 1  # nothing copied: a source failed
-    monkeypatch.setattr(ToScaled, "upload_source", original)
-    assert main(["migrate", "to-scaled"]) == 0
+    with LiveApp(single["env"]) as client:  # enough sources for a kill to land mid-move
+        for n in range(24):
+            body = b"%PDF " + os.urandom(400_000)
+            source = client.post("/api/sources", files={"file": (f"m{n}.pdf", body, "application/pdf")}).json()
+            single["documents"][source["id"]] = body
+    env = {**os.environ, "TARGET_DATABASE_URL": database_url}
+    argv = [sys.executable, "-m", "scripts.cli", "migrate", "to-scaled", "--concurrency", "2"]
+    rng = random.Random(17)
+    for _ in range(3):
+        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.3, 1.5))
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    assert subprocess.run(argv, cwd=ROOT, env=env, capture_output=True).returncode == 0
     served_by_scaled(single, database_url, tmp_path)
 
 
