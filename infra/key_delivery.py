@@ -7,8 +7,10 @@ therefore goes: new key created, this resource updated (the service now runs on 
 then, at the end of the update, the old key deleted. Deleting the resource removes both variables (a
 stale pair would also shadow OIDC credentials in the AWS chain).
 
-The Render API key is read from ``RENDER_API_KEY`` in the provider's process, never an input, so it is
-neither in the state nor in a diff.
+The Render API key is read from ``RENDER_API_KEY`` in the provider's process, so it is in neither the
+state nor a diff; or, for a team that keeps it with the stack, from the secret stack key
+``ephitup:renderApiKey``, which is then a secret input (encrypted in the state, ``[secret]`` in a diff,
+and not a change that redeploys anything).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ class KeyDeliveryProvider(ResourceProvider):
         return UpdateResult(outs={**news, "delivered_to": _deliver(news)})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        api = RenderApi()
+        api = RenderApi(props.get("api_key") or None)
         try:
             for key in ENV_KEYS:
                 api.delete_env_var(props.get("delivered_to") or _id, key)
@@ -48,7 +50,7 @@ class KeyDeliveryProvider(ResourceProvider):
 
 def _deliver(props: dict[str, Any]) -> str:
     """Both variables on the service, a deploy, and its going live; the service's id."""
-    api = RenderApi()
+    api = RenderApi(props.get("api_key") or None)
     try:
         service_id = props.get("service_id") or api.service_id(props["service_name"])
         for key, prop in ENV_KEYS.items():
@@ -63,13 +65,16 @@ class RenderKeyDelivery(Resource):
     delivered_to: pulumi.Output[str]
 
     def __init__(self, name: str, service_name: str, service_id: str, access_key_id: pulumi.Input[str],
-                 secret_access_key: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None) -> None:
-        props = {
+                 secret_access_key: pulumi.Input[str], api_key: pulumi.Output[str] | None = None,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        props: dict[str, Any] = {
             "service_name": service_name,
             "service_id": service_id,
             "access_key_id": pulumi.Output.secret(access_key_id),
             "secret_access_key": pulumi.Output.secret(secret_access_key),
             "delivered_to": None,
         }
-        secret = pulumi.ResourceOptions(additional_secret_outputs=list(SECRET_PROPS))
+        if api_key is not None:
+            props["api_key"] = pulumi.Output.secret(api_key)
+        secret = pulumi.ResourceOptions(additional_secret_outputs=[*SECRET_PROPS, *(["api_key"] if api_key else [])])
         super().__init__(KeyDeliveryProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret))

@@ -17,6 +17,9 @@ from infra.environment import Environment, stack_keys
 from infra.key_delivery import RenderKeyDelivery
 from infra.storage import MediaStorage
 
+# A secret stack key read here only (pulumi config set --secret): the typed model holds no secrets.
+RENDER_API_KEY_CONFIG = "renderApiKey"
+
 
 def read_environment() -> Environment:
     """The stack's configuration, through ``pulumi.Config``, validated with the shared model."""
@@ -58,7 +61,8 @@ def define(env: Environment) -> dict[str, Any]:
     outputs["secret_access_key"] = pulumi.Output.secret(storage.access_key.secret)
     if env.deliver_keys:
         delivery = RenderKeyDelivery("render-keys", env.render_service, env.render_service_id,
-                                     storage.access_key.id, storage.access_key.secret)
+                                     storage.access_key.id, storage.access_key.secret,
+                                     api_key=pulumi.Config("ephitup").get_secret(RENDER_API_KEY_CONFIG))
         outputs["keys_delivered_to"] = delivery.delivered_to
     return outputs
 

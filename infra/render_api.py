@@ -41,7 +41,8 @@ class RenderApi:
         key = api_key or os.environ.get("RENDER_API_KEY", "")
         if not key:
             raise RenderApiError("RENDER_API_KEY is not set: create an API key in Render (Account Settings > API "
-                                 "Keys) and export it before `pulumi up`, or set ephitup:deliverKeys false")
+                                 "Keys) and export it before `pulumi up` (or `pulumi config set --secret "
+                                 "ephitup:renderApiKey`), or set ephitup:deliverKeys false")
         self._http = httpx.Client(base_url=base_url or os.environ.get("RENDER_API_URL", API_URL), timeout=timeout,
                                   headers={"Authorization": f"Bearer {key}", "Accept": "application/json"})
         self._sleep = sleep or pause

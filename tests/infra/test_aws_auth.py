@@ -61,6 +61,13 @@ def test_an_access_key_stack_declares_the_delivery_with_secret_inputs() -> None:
     assert "render_api_key" not in json.dumps(inputs, default=str).lower()  # the API key is never an input
 
 
+def test_an_api_key_kept_with_the_stack_is_a_secret_input_of_the_delivery() -> None:
+    run = run_program("prod", {**S3_ON, "ephitup:renderApiKey": "rnd_kept_with_the_stack"})
+    (delivery,) = run.resources(DELIVERY)
+    assert "api_key" in delivery.secret_inputs and "api_key" in delivery.secret_outputs
+    assert "rnd_kept_with_the_stack" not in json.dumps(run.outputs, default=str)
+
+
 def test_delivery_can_be_turned_off_for_the_manual_path() -> None:
     run = run_program("prod", {**S3_ON, "ephitup:deliverKeys": "false"})
     assert run.resources(DELIVERY) == [] and run.outputs["access_key_id"] == FAKE_KEY_ID

@@ -86,6 +86,13 @@ def test_a_refused_api_key_is_a_clear_error(render, waits, monkeypatch) -> None:
     assert error.value.status == 401 and waits == []  # not retried
 
 
+def test_an_api_key_from_the_stack_is_used_when_the_shell_has_none(render, waits, monkeypatch) -> None:
+    monkeypatch.delenv("RENDER_API_KEY")
+    assert KeyDeliveryProvider().create({**PROPS, "api_key": API_KEY}).id == "srv-prod1"
+    assert not KeyDeliveryProvider().diff("srv-prod1", {**PROPS, "api_key": API_KEY},
+                                          {**PROPS, "api_key": "rnd_rotated"}).changes  # no redeploy for it
+
+
 def test_a_missing_api_key_says_where_to_get_one(monkeypatch) -> None:
     monkeypatch.delenv("RENDER_API_KEY", raising=False)
     with pytest.raises(RenderApiError, match="RENDER_API_KEY is not set.*deliverKeys false"):

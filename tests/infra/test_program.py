@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from infra.environment import ConfigError, stack_keys
+from infra.program import RENDER_API_KEY_CONFIG
 from tests.support.paths import ROOT
 from tests.support.pulumi import ACCOUNT, FAKE_SECRET, run_program
 
@@ -155,7 +156,9 @@ def test_project_file_and_the_model_declare_the_same_keys_types_and_defaults() -
     assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}}
     config = project["config"]
     declared = {k if ":" in k else f"ephitup:{k}": v for k, v in config.items()}
-    assert set(declared) == set(stack_keys())
+    secrets = {k for k, v in declared.items() if v.get("secret")}  # read with get_secret, never in the model
+    assert secrets == {f"ephitup:{RENDER_API_KEY_CONFIG}"}
+    assert set(declared) - secrets == set(stack_keys())
     assert declared["aws:region"] == {"value": stack_keys()["aws:region"].default,
                                       "description": stack_keys()["aws:region"].description}  # Pulumi forbids more
     for name, info in stack_keys().items():

@@ -3,7 +3,9 @@
 Played as Pulumi plays ``ephitup rotate-key``: a new key is created, the delivery resource's update
 puts it on the service through (a stand-in of) Render's API and waits for the deploy, and only then the
 old key is deleted. The deploy is a second app on the new key taking the traffic before the first one
-stops. moto runs with IAM enforcement on, so a deleted key would be refused.
+stops: a zero-downtime deploy, which Render does for services without a disk, so the environment is the
+scaled topology (records in PostgreSQL, each instance its own scratch folder). moto runs with IAM
+enforcement on, so a deleted key would be refused.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ def traffic(router: Router, stop: threading.Event, failures: list[str], done: li
 
 
 def test_streams_and_uploads_see_no_failure_while_the_key_is_replaced(moto: StoppableMoto, tmp_path: Path,
+                                                                      database_url: str,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     run = run_program("prod", {"ephitup:s3Enabled": "true"})
     document = policies.rewritten_to_bucket(run.policy("aws:iam/userPolicy:UserPolicy"),
@@ -68,10 +71,12 @@ def test_streams_and_uploads_see_no_failure_while_the_key_is_replaced(moto: Stop
     root.create_user(UserName="ephitup-prod-app", Path="/ephitup/")
     root.put_user_policy(UserName="ephitup-prod-app", PolicyName="app", PolicyDocument=json.dumps(document))
     old = root.create_access_key(UserName="ephitup-prod-app")["AccessKey"]
-    base_env = s3_env(tmp_path / "data", S3_ENDPOINT_URL=moto.endpoint, S3_BUCKET_NAME=moto.bucket)
+    base_env = s3_env(tmp_path / "data", S3_ENDPOINT_URL=moto.endpoint, S3_BUCKET_NAME=moto.bucket,
+                      TOPOLOGY="scaled", DATABASE_URL=database_url)
+    instances = iter(range(1, 10))
 
     def app_on(variables: dict[str, str]) -> tuple[LiveApp, httpx.Client]:
-        app = LiveApp({**base_env, **variables})
+        app = LiveApp({**base_env, **variables, "DATA_FOLDER": str(tmp_path / f"instance-{next(instances)}")})
         return app, app.__enter__()
 
     first, client = app_on({"AWS_ACCESS_KEY_ID": old["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": old["SecretAccessKey"]})
