@@ -67,6 +67,9 @@ def s3_sink() -> tuple[Process, str]:
     return _s3_server("benchmarks.s3_sink", "S3 sink")
 
 
+S3_SERVERS = {"sink": s3_sink, "moto": moto_server}  # --server choices: the lean sink, or keep-alive moto
+
+
 def _s3_server(module: str, what: str) -> tuple[Process, str]:
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"

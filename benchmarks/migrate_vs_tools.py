@@ -27,18 +27,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks._harness import (
-    CREDENTIALS,
-    REGION,
-    ROOT,
-    latency_proxy,
-    local_episodes,
-    moto_server,
-    s3_client,
-    s3_sink,
-)
-
-SERVERS = {"sink": s3_sink, "moto": moto_server}
+from benchmarks._harness import CREDENTIALS, REGION, ROOT, S3_SERVERS, latency_proxy, local_episodes, s3_client
 
 EPISODES, SIZE = 200, 2 * 1024 * 1024
 GIB = EPISODES * SIZE / 2**30
@@ -109,7 +98,7 @@ def empty(s3, bucket: str) -> None:  # type: ignore[no-untyped-def]
 def one_round(pristine: Path, work: Path, rtt_ms: float, order: list[str], bin_: Path, server: str
               ) -> dict[str, tuple[Run, Run, int]]:
     """Every tool once on a fresh server: (first run, rerun, objects the rerun added)."""
-    moto, endpoint = SERVERS[server]()
+    moto, endpoint = S3_SERVERS[server]()
     proxy, delayed = latency_proxy(endpoint, rtt_ms) if rtt_ms else (None, endpoint)
     results: dict[str, tuple[Run, Run, int]] = {}
     try:
@@ -167,7 +156,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rtt", default="0,20,100", help="round trips to measure, in ms (0: loopback)")
     parser.add_argument("--tools", default="migrate,aws s3 sync,s5cmd,rclone")
-    parser.add_argument("--server", choices=SERVERS, default="sink",
+    parser.add_argument("--server", choices=S3_SERVERS, default="sink",
                         help="sink: benchmarks.s3_sink (default; moto saturates its CPU first), moto: keep-alive moto")
     args = parser.parse_args()
     bin_ = tools_venv()

@@ -29,13 +29,12 @@ from pathlib import Path
 import httpx
 import urllib3
 
-from benchmarks._harness import app_server, latency_proxy, moto_server, s3_client, s3_sink
+from benchmarks._harness import S3_SERVERS, app_server, latency_proxy, s3_client
 
 SIZE = 64 * 1024 * 1024
 CHUNK = 1024 * 1024
 BUCKET = "bench-media"
 STREAMS = (1, 4, 16)
-SERVERS = {"sink": s3_sink, "moto": moto_server}
 
 
 def parallel_seconds(streams: int, read_one) -> float:  # type: ignore[no-untyped-def]
@@ -59,11 +58,11 @@ def cpu_seconds(pid: int) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--server", choices=SERVERS, default="sink",
+    parser.add_argument("--server", choices=S3_SERVERS, default="sink",
                         help="sink: benchmarks.s3_sink (default), moto: keep-alive moto (its CPU limits both)")
     parser.add_argument("--link", help="RTT_MS:MB_PER_S, e.g. 20:50: S3 behind a delaying, rate-limited proxy")
     args = parser.parse_args()
-    server, direct = SERVERS[args.server]()
+    server, direct = S3_SERVERS[args.server]()
     s3_client(direct).create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "us-east-2"})
     link, endpoint = (None, direct)
     if args.link:

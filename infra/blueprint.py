@@ -123,7 +123,7 @@ def _service(stack: StackInput) -> dict[str, Any]:
         "env_vars": _env_vars(stack),
     }
     if env.topology == "scaled":  # no disk: several instances, the schema applied before each deploy
-        service.update(disk=None, pre_deploy_command=SCHEMA_COMMAND, num_instances=env.min_instances, scaling=None)
+        service.update(disk=None, pre_deploy_command=SCHEMA_COMMAND, num_instances=env.min_instances)
         if env.max_instances > env.min_instances:
             service.update(num_instances=None, scaling={"min": env.min_instances, "max": env.max_instances,
                                                         "cpu": env.target_cpu_percent})

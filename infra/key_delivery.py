@@ -40,25 +40,19 @@ class KeyDeliveryProvider(ResourceProvider):
         return UpdateResult(outs={**news, "delivered_to": _deliver(news)})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        api = RenderApi(props.get("api_key") or None)
-        try:
+        with RenderApi(props.get("api_key") or None) as api:
             for key in ENV_KEYS:
                 api.delete_env_var(props.get("delivered_to") or _id, key)
-        finally:
-            api.close()
 
 
 def _deliver(props: dict[str, Any]) -> str:
     """Both variables on the service, a deploy, and its going live; the service's id."""
-    api = RenderApi(props.get("api_key") or None)
-    try:
+    with RenderApi(props.get("api_key") or None) as api:
         service_id = props.get("service_id") or api.service_id(props["service_name"])
         for key, prop in ENV_KEYS.items():
             api.set_env_var(service_id, key, props[prop])
         api.wait_until_live(service_id, api.deploy(service_id))
         return str(service_id)
-    finally:
-        api.close()
 
 
 class RenderKeyDelivery(Resource):

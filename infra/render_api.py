@@ -47,7 +47,10 @@ class RenderApi:
                                   headers={"Authorization": f"Bearer {key}", "Accept": "application/json"})
         self._sleep = sleep or pause
 
-    def close(self) -> None:
+    def __enter__(self) -> RenderApi:
+        return self
+
+    def __exit__(self, *_: object) -> None:
         self._http.close()
 
     def service_id(self, name: str) -> str:

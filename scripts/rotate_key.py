@@ -15,6 +15,7 @@ import subprocess
 import sys
 
 from infra.blueprint import load_stack
+from infra.environment import Environment
 from scripts.exit_codes import Exit
 
 KEY_URN = "urn:pulumi:{stack}::ephitup::ephitup:storage:MediaStorage$aws:iam/accessKey:AccessKey::media-app-key"
@@ -28,7 +29,7 @@ def rotation_command(stack: str, preview: bool) -> list[str]:
 
 def cmd_rotate_key(args: argparse.Namespace) -> int:
     env = load_stack(args.stack).env
-    refusal = _refusal(env.stack, env.s3_enabled, env.aws_auth, env.deliver_keys, args.dry_run)
+    refusal = _refusal(env, args.dry_run)
     if refusal:
         print(f"ephitup rotate-key: {refusal}", file=sys.stderr)
         return Exit.USAGE
@@ -41,14 +42,14 @@ def cmd_rotate_key(args: argparse.Namespace) -> int:
     return Exit.OK if subprocess.run(command, check=False).returncode == 0 else Exit.FAILED
 
 
-def _refusal(stack: str, s3_enabled: bool, aws_auth: str, deliver_keys: bool, dry_run: bool) -> str | None:
-    if not s3_enabled:
-        return f"stack {stack} has S3 off: there is no key to rotate"
-    if aws_auth == "oidc":
-        return f"stack {stack} uses OIDC (awsAuth: oidc): Render's tokens rotate by themselves, there is no key"
-    if not deliver_keys:
-        return (f"stack {stack} has ephitup:deliverKeys false, so the new pair would not reach Render before the old "
-                f"key is deleted: turn delivery on, or rotate by hand as the README says")
+def _refusal(env: Environment, dry_run: bool) -> str | None:
+    if not env.s3_enabled:
+        return f"stack {env.stack} has S3 off: there is no key to rotate"
+    if env.aws_auth == "oidc":
+        return f"stack {env.stack} uses OIDC (awsAuth: oidc): Render's tokens rotate by themselves, there is no key"
+    if not env.deliver_keys:
+        return (f"stack {env.stack} has ephitup:deliverKeys false, so the new pair would not reach Render before the "
+                "old key is deleted: turn delivery on, or rotate by hand as the README says")
     if not dry_run and not os.environ.get("RENDER_API_KEY"):
         return "RENDER_API_KEY is not set: the new pair is delivered to Render with it (Account Settings > API Keys)"
     return None

@@ -47,6 +47,14 @@ class Move(abc.ABC):
         """Everything under ``prefix`` in one paginated listing: size and ETag per key."""
         return {stat.key: stat for stat in self.remote.list(prefix)}
 
+    def held_copy(self, listing: dict[str, ObjectStat], key: str, size: int, sha256: str) -> ObjectStat | None:
+        """S3's object at ``key`` when it holds these very bytes (a rerun): the listing says the size, and one
+        HEAD, only for a key the listing shows, the SHA-256 its upload recorded."""
+        held = listing.get(key)
+        if held is not None and held.size == size and self.remote.content_sha256(key) == sha256:
+            return held
+        return None
+
     def remote_stat(self, key: str) -> ObjectStat | None:
         try:
             return self.remote.stat(key)

@@ -63,8 +63,8 @@ class ToS3(Move):
         record = self.records.episode(item.episode_id) if item.episode_id else None  # orphans have none
         path = self.local.path(item.source)
         sha256 = self._sha256(path, record)
-        held = self.listing.get(item.dest)
-        if held is not None and held.size == path.stat().st_size and self.remote.content_sha256(item.dest) == sha256:
+        held = self.held_copy(self.listing, item.dest, path.stat().st_size, sha256)
+        if held is not None:
             etag, skipped = held.etag, True
         else:
             content_type = record.content_type if record else self.local.stat(item.source).content_type

@@ -54,8 +54,7 @@ class ToScaled(Move):
         """The file to S3 under its own key, unless S3 holds these very bytes (a rerun)."""
         path = self.local.path(item.source)
         sha256 = digest_file(path).sha256_hex
-        held = self.listing.get(item.dest)
-        if held is not None and held.size == item.size and self.remote.content_sha256(item.dest) == sha256:
+        if self.held_copy(self.listing, item.dest, item.size, sha256) is not None:
             return True
         content_type = self.records.source(item.episode_id or "").content_type
         self.remote.save_file(item.dest, path, content_type, expected_sha256=sha256)
