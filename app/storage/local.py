@@ -32,13 +32,12 @@ class LocalStorage(Storage):
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self._resolved_root = self.root.resolve()  # once: every key is checked against it
 
     def path(self, key: str) -> Path:
         """The file for ``key``; refuses keys (and symlinks) that lead outside the root."""
-        root = self.root.resolve()
-        candidate = root / safe_key(key)
-        resolved = candidate.resolve()
-        if not resolved.is_relative_to(root):
+        candidate = self._resolved_root / safe_key(key)
+        if not candidate.resolve().is_relative_to(self._resolved_root):
             raise InvalidReferenceError(f"{key!r} resolves outside DATA_FOLDER ({self.root})")
         return candidate
 
@@ -98,38 +97,40 @@ class LocalStorage(Storage):
         return chunks()
 
     def stat(self, key: str) -> ObjectStat:
-        path = self._existing(key)
-        info = path.stat()
-        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return ObjectStat(
-            key=safe_key(key),
-            size=info.st_size,
-            etag=f'"{info.st_mtime_ns:x}-{info.st_size:x}"',
-            last_modified=datetime.fromtimestamp(info.st_mtime, UTC),
-            content_type=content_type,
-        )
+        return _object_stat(safe_key(key), self._existing(key).stat())
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
 
     def list(self, prefix: str = "") -> Iterator[ObjectStat]:
-        root = self.root.resolve()
-        if not root.exists():
-            return
-        for dirpath, _dirs, files in os.walk(root):
-            for name in sorted(files):
-                if name.endswith(".part"):
-                    continue
-                key = (Path(dirpath) / name).relative_to(root).as_posix()
-                if key.startswith(prefix):
-                    yield self.stat(key)
+        """Files under ``prefix`` in key order; only the prefix's folder is walked, each file stat'ed once.
+
+        A linked file is listed when it stays inside the root; linked folders are not walked (no loops)."""
+        folder = prefix.rpartition("/")[0]
+        start = self.path(folder) if folder else self._resolved_root
+        if start.is_dir():
+            yield from self._scan(start, folder + "/" if folder else "", prefix)
+
+    def _scan(self, directory: Path, key_prefix: str, prefix: str) -> Iterator[ObjectStat]:
+        with os.scandir(directory) as scan:  # in key order, as S3 lists: "a.txt" before "a/..."
+            entries = sorted(scan, key=lambda entry: entry.name + ("/" if entry.is_dir(follow_symlinks=False) else ""))
+        for entry in entries:
+            key = key_prefix + entry.name
+            if not (key.startswith(prefix) or prefix.startswith(key + "/")) or entry.name.endswith(".part"):
+                continue
+            if entry.is_symlink() and not Path(entry.path).resolve().is_relative_to(self._resolved_root):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                yield from self._scan(Path(entry.path), key + "/", prefix)
+            elif entry.is_file():
+                yield _object_stat(key, entry.stat())
 
     def remove_partials(self, older_than: float = 3600.0) -> tuple[str, ...]:
         """Delete temporary ``.part`` files an interrupted write left behind; returns their keys.
 
         Only old ones: another process (a migration) may be writing right now.
         """
-        root = self.root.resolve()
+        root = self._resolved_root
         if not root.exists():
             return ()
         removed: builtins.list[str] = []
@@ -154,3 +155,13 @@ class LocalStorage(Storage):
         if not path.is_file():
             raise ObjectNotFoundError(f"no file {key!r} under DATA_FOLDER ({self.root})")
         return path
+
+
+def _object_stat(key: str, info: os.stat_result) -> ObjectStat:
+    return ObjectStat(
+        key=key,
+        size=info.st_size,
+        etag=f'"{info.st_mtime_ns:x}-{info.st_size:x}"',
+        last_modified=datetime.fromtimestamp(info.st_mtime, UTC),
+        content_type=mimetypes.guess_type(key)[0] or "application/octet-stream",
+    )

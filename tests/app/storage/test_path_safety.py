@@ -49,6 +49,15 @@ def test_a_symlink_inside_the_root_is_fine(storage: LocalStorage) -> None:
     storage.save_stream("uploads/real.txt", io.BytesIO(b"ok"), "text/plain")
     (storage.root / "uploads" / "alias.txt").symlink_to(storage.root / "uploads" / "real.txt")
     assert read_all(storage, "uploads/alias.txt") == b"ok"
+    assert [stat.key for stat in storage.list("uploads/")] == ["uploads/alias.txt", "uploads/real.txt"]
+
+
+def test_a_listing_leaves_out_links_that_lead_outside(storage: LocalStorage, tmp_path: Path) -> None:
+    storage.save_stream("uploads/real.txt", io.BytesIO(b"ok"), "text/plain")
+    (storage.root / "uploads" / "link.txt").symlink_to(tmp_path / "outside" / "secret.txt")
+    (storage.root / "uploads" / "escape").symlink_to(tmp_path / "outside")
+    (storage.root / "uploads" / "loop").symlink_to(storage.root)  # a folder link: not followed, no endless walk
+    assert [stat.key for stat in storage.list()] == ["uploads/real.txt"]
 
 
 def test_old_partial_writes_are_removed_and_recent_ones_kept(storage: LocalStorage) -> None:

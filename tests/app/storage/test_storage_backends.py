@@ -93,6 +93,14 @@ def test_list_by_prefix(storage: Storage) -> None:
     assert listed == {"episodes/u1/a/a.mp3": 19, "episodes/u1/b/b.mp3": 19}
 
 
+def test_list_by_a_partial_name(storage: Storage) -> None:
+    for key in ("episodes/u1/a.mp3", "episodes/u10/b.mp3", "episodes/u2/c.mp3", "episodes.txt"):
+        storage.save_stream(key, io.BytesIO(b"x"), "audio/mpeg")
+    assert [stat.key for stat in storage.list("episodes/u1")] == ["episodes/u1/a.mp3", "episodes/u10/b.mp3"]
+    assert [stat.key for stat in storage.list("episodes")] == [
+        "episodes.txt", "episodes/u1/a.mp3", "episodes/u10/b.mp3", "episodes/u2/c.mp3"]
+
+
 def test_copy(storage: Storage, request: pytest.FixtureRequest) -> None:
     if request.node.callspec.params["storage"] == "access-point":
         request.applymarker(pytest.mark.xfail(
