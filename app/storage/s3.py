@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import shutil
 import tempfile
 import threading
@@ -47,8 +48,6 @@ class S3Storage(Storage):
         self.target: str = settings.s3_target  # what object calls pass as Bucket=
         self.bucket_name: str = settings.bucket_name or settings.s3_target  # what references name
         self.part_size = part_size
-        # Over plain http botocore hashes every PUT body to sign it (see check_signed_payload).
-        self._signs_payloads = (settings.endpoint_url or "").startswith("http://")
         self._client: Any = None
         self._lock = threading.Lock()
         # S3 is not called again for a moment after it failed to answer: at most until the reconciler's next pass.
@@ -96,14 +95,15 @@ class S3Storage(Storage):
         """Hash, check, upload, verify.
 
         Below the multipart threshold the object is read into memory once, so the bytes hashed are the
-        bytes sent. Where botocore hashes them anyway (plain http), a record's SHA-256 is declared as is
-        and held to botocore's hash before sending, rather than hashing the same bytes a second time.
+        bytes sent. A record's SHA-256 is declared as is, not hashed again here: over https S3 hashes what
+        it receives and refuses a mismatch (``BadDigest``, nothing stored); over plain http botocore hashes
+        the body to sign it, and that hash is held to the declared one before sending (check_signed_payload).
         """
-        head = source.read(self.part_size)
+        head = _read_up_to(source, self.part_size)
         if len(head) < self.part_size:
             body: bytes | BinaryIO = head
-            if expected_sha256 is not None and self._signs_payloads:
-                digest = FileDigest.single_put(len(head), expected_sha256)  # checked by check_signed_payload
+            if expected_sha256 is not None:
+                digest = FileDigest.single_put(len(head), expected_sha256)
             else:
                 digest = digest_stream(io.BytesIO(head), self.part_size)
         else:
@@ -243,3 +243,13 @@ class S3Storage(Storage):
             self.on_error(translated)
             raise translated from error
         self.breaker.close()
+
+
+def _read_up_to(source: BinaryIO, limit: int) -> bytes:
+    """At most ``limit`` bytes, read into a buffer the size of what the file holds: asked for more, Python
+    allocates all ``limit`` bytes afresh for every upload (a new mapping, faulted in page by page)."""
+    try:
+        left = os.fstat(source.fileno()).st_size - source.tell()
+    except (AttributeError, OSError, io.UnsupportedOperation):  # not a file on disk
+        return source.read(limit)
+    return source.read(max(0, min(limit, left)))

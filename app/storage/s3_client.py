@@ -27,6 +27,7 @@ from app.storage.base import (
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
 _DENIED = {"403", "AccessDenied", "Forbidden", "AllAccessDisabled", "InvalidAccessKeyId",
            "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken"}
+_BAD_BODY = {"BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch"}  # S3 hashed the body: not as declared
 _UNAVAILABLE = {"500", "502", "503", "504", "SlowDown", "ServiceUnavailable", "InternalError",
                 "RequestTimeout", "RequestTimeTooSkewed"}
 
@@ -43,8 +44,14 @@ def make_client(settings: Settings) -> Any:
         max_pool_connections=settings.max_connections,  # botocore's 10 would queue work behind it
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
-        # Emulators and S3-compatible stores rarely resolve virtual-hosted bucket names.
-        s3={"addressing_style": "path" if settings.endpoint_url else "auto"},
+        s3={
+            # Emulators and S3-compatible stores rarely resolve virtual-hosted bucket names.
+            "addressing_style": "path" if settings.endpoint_url else "auto",
+            # Over https S3 verifies every upload's declared x-amz-checksum-sha256 itself, and TLS guards
+            # every body in transit; signing bodies as well would hash each upload a second time (botocore
+            # skips it only for checksums it computed itself).
+            "payload_signing_enabled": (settings.endpoint_url or "").startswith("http://"),
+        },
     )
     client = Session().create_client(
         "s3", region_name=settings.region, endpoint_url=settings.endpoint_url, config=config,
@@ -85,7 +92,8 @@ def check_signed_payload(request: Any, **_: Any) -> None:
     """Over plain http botocore signs the SHA-256 of the very body it sends: it must be the declared checksum.
 
     An upload that declares its record's SHA-256 relies on this instead of hashing the same bytes twice, so
-    a body that was not hashed (``UNSIGNED-PAYLOAD``) is refused as well. Over https the caller hashed.
+    a body that was not hashed (``UNSIGNED-PAYLOAD``) is refused as well. Over https S3 checks the declared
+    checksum itself (``BadDigest``).
     """
     declared = _header(request, "x-amz-checksum-sha256")
     if declared is None or request.url.startswith("https://"):
@@ -117,6 +125,9 @@ def translate(error: BaseException, action: str, where: str, bucket: str) -> Sto
             )
         if code in _UNAVAILABLE or status.startswith("5"):
             return StorageUnavailableError(f"S3 is unavailable for {where} ({code})")
+        if code in _BAD_BODY:
+            return ChecksumMismatchError(f"S3 refused the body sent for {where}: it does not match its declared "
+                                         f"checksum ({code}); nothing was stored")
         if code == "NoSuchBucket":
             return StorageError(f"bucket {bucket!r} does not exist: check S3_BUCKET_NAME")
         return StorageError(f"S3 refused {action} on {where}: {code}")

@@ -188,6 +188,52 @@ def test_over_plain_http_a_record_upload_hashes_its_bytes_once(tmp_path: Path, m
     assert our_passes == [1]
 
 
+def test_over_https_a_record_upload_declares_its_record_checksum_and_hashes_nothing(
+        tmp_path: Path, bucket, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over https neither we nor botocore hash the body: S3 hashes what it receives against the declared SHA-256."""
+    storage = S3Storage(Settings.from_env(s3_env(tmp_path)))  # AWS's own https endpoint, answered by moto
+    our_passes: list[object] = []
+    monkeypatch.setattr(app.storage.s3, "digest_stream", lambda *a, **k: our_passes.append(1) or digest_stream(*a, **k))
+    sent: list[dict] = []
+    storage.client.meta.events.register("before-send.s3.PutObject", lambda request, **_: sent.append(
+        {"url": request.url, **{name: _text(value) for name, value in request.headers.items()}}))
+    audio = tmp_path / "a.mp3"
+    audio.write_bytes(b"x" * 1000)
+    record_sha256 = hashlib.sha256(b"x" * 1000).hexdigest()
+    storage.save_file("episodes/u/e/a.mp3", audio, "audio/mpeg", expected_sha256=record_sha256)
+    assert our_passes == [] and sent[0]["url"].startswith("https://")
+    assert sent[0]["x-amz-checksum-sha256"] == base64.b64encode(bytes.fromhex(record_sha256)).decode()
+    assert sent[0]["X-Amz-Content-SHA256"] == "UNSIGNED-PAYLOAD"
+
+
+def test_s3_refusing_a_body_unlike_its_declared_checksum_is_a_checksum_mismatch(tmp_path: Path) -> None:
+    """S3's answer when the bytes it received are not the declared SHA-256 (a file rotted on the disk since its
+    record was made). The answer is given before anything is sent: no server, no network."""
+    from botocore.awsrequest import AWSResponse
+
+    storage = S3Storage(Settings.from_env(s3_env(tmp_path, S3_ENDPOINT_URL="https://127.0.0.1:9")))
+    refusal = b"<Error><Code>BadDigest</Code><Message>The SHA256 you specified did not match the calculated " \
+              b"checksum.</Message></Error>"
+
+    class Raw(io.BytesIO):
+        def stream(self, **_: object):  # type: ignore[no-untyped-def]
+            yield self.read()
+
+    declared: list[str] = []
+
+    def answer(request, **_: object) -> AWSResponse:  # type: ignore[no-untyped-def]
+        declared.append(_text(request.headers["x-amz-checksum-sha256"]))
+        return AWSResponse(request.url, 400, {"content-type": "application/xml"}, Raw(refusal))
+
+    storage.client.meta.events.register("before-send.s3.PutObject", answer)
+    audio = tmp_path / "a.mp3"
+    audio.write_bytes(b"rotted")
+    recorded = hashlib.sha256(b"as recorded").digest()
+    with pytest.raises(ChecksumMismatchError, match="BadDigest.*nothing was stored"):
+        storage.save_file("episodes/u/e/a.mp3", audio, "audio/mpeg", expected_sha256=recorded.hex())
+    assert declared == [base64.b64encode(recorded).decode()]
+
+
 @pytest.mark.parametrize(("signed", "why"), [
     ("UNSIGNED-PAYLOAD", "was not hashed"),
     (hashlib.sha256(b"y").hexdigest(), f"has SHA-256 {hashlib.sha256(b'y').hexdigest()}, not the declared"),
@@ -232,3 +278,7 @@ def test_a_refused_multipart_part_is_the_storage_error_and_leaves_no_object(tmp_
     with pytest.raises(StorageAccessDeniedError, match="s3:PutObject"):
         storage.save_stream("episodes/u/e/a.mp3", io.BytesIO(b"x" * (2 * 5 * 2**20 + 1)), "audio/mpeg")
     assert "Contents" not in client.list_objects_v2(Bucket=name)
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
