@@ -1,15 +1,19 @@
-"""Processes for benchmarks: a moto server and the app, each in its own process on 127.0.0.1."""
+"""Processes for benchmarks (S3 servers, a latency proxy, the app), each in its own process on 127.0.0.1."""
 
 from __future__ import annotations
 
 import io
+import ipaddress
 import os
 import re
 import socket
+import ssl
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
@@ -57,36 +61,81 @@ class Process:
         self.popen.wait(timeout=30)
 
 
-def moto_server() -> tuple[Process, str]:
+@dataclass(frozen=True)
+class LocalTls:
+    """A self-signed certificate for 127.0.0.1, and the variables that make every client trust it.
+
+    S3 access points answer https only, so transfers are measured over TLS as production makes them
+    (botocore then also stops hashing bodies it would sign over plain http)."""
+
+    certificate: Path
+    key: Path
+
+    @classmethod
+    def create(cls, directory: Path) -> LocalTls:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+        now = datetime.now(UTC)
+        certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                       .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(hours=1))
+                       .not_valid_after(now + timedelta(days=1))
+                       .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                                      critical=False)
+                       .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                       .sign(key, hashes.SHA256()))
+        tls = cls(directory / "bench-cert.pem", directory / "bench-key.pem")
+        tls.certificate.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        tls.key.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                              serialization.NoEncryption()))
+        return tls
+
+    def client_environment(self) -> dict[str, str]:
+        """botocore (migrate, aws) reads AWS_CA_BUNDLE; Go (s5cmd, rclone) and httpx read SSL_CERT_FILE."""
+        return {"AWS_CA_BUNDLE": str(self.certificate), "SSL_CERT_FILE": str(self.certificate)}
+
+
+def moto_server(tls: LocalTls | None = None) -> tuple[Process, str]:
     """moto on 127.0.0.1, keeping connections alive as S3 does (``benchmarks.keepalive_moto``)."""
-    return _s3_server("benchmarks.keepalive_moto", "moto server")
+    return _s3_server("benchmarks.keepalive_moto", "moto server", tls)
 
 
-def s3_sink() -> tuple[Process, str]:
+def s3_sink(tls: LocalTls | None = None) -> tuple[Process, str]:
     """A lean S3 stand-in (``benchmarks.s3_sink``) for measuring copy tools rather than moto."""
-    return _s3_server("benchmarks.s3_sink", "S3 sink")
+    return _s3_server("benchmarks.s3_sink", "S3 sink", tls)
 
 
 S3_SERVERS = {"sink": s3_sink, "moto": moto_server}  # --server choices: the lean sink, or keep-alive moto
 
 
-def _s3_server(module: str, what: str) -> tuple[Process, str]:
+def _s3_server(module: str, what: str, tls: LocalTls | None) -> tuple[Process, str]:
     port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    server = Process([sys.executable, "-m", module, str(port)], {},
-                     lambda: httpx.get(f"{endpoint}/moto-api/").status_code == 200, what)
+    endpoint = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+    files = [str(tls.certificate), str(tls.key)] if tls else []
+    server = Process([sys.executable, "-m", module, str(port), *files], {},
+                     lambda: _answers(f"{endpoint}/moto-api/", tls), what)
     return server, endpoint
+
+
+def _answers(url: str, tls: LocalTls | None) -> bool:
+    verify = ssl.create_default_context(cafile=tls.certificate) if tls else True
+    return httpx.get(url, verify=verify).status_code == 200
 
 
 def latency_proxy(endpoint: str, rtt_ms: float, mb_per_second: float | None = None) -> tuple[Process, str]:
     """``endpoint`` seen across a link with ``rtt_ms`` of round trip and optionally a per-connection rate
     (``benchmarks.latency_proxy``)."""
     port = free_port()
-    delayed = f"http://127.0.0.1:{port}"
-    target = endpoint.rsplit(":", 1)[1]
+    scheme, _, target = endpoint.rpartition(":")
+    delayed = f"{scheme}:{port}"  # the same scheme: TLS passes through the proxy untouched
     rate = [str(mb_per_second)] if mb_per_second else []
     proxy = Process([sys.executable, "-m", "benchmarks.latency_proxy", str(port), target, str(rtt_ms), *rate], {},
-                    lambda: httpx.get(f"{delayed}/moto-api/").status_code == 200, "latency proxy")
+                    lambda: httpx.get(f"{delayed}/moto-api/", verify=False).status_code == 200,  # a probe, no data
+                    "latency proxy")
     return proxy, delayed
 
 

@@ -5,7 +5,7 @@ response, so each request of every tool pays a TCP handshake, and behind a delay
 trip more. Real S3 keeps connections open. This serves moto's same WSGI app with uvicorn (already a
 dependency: it serves the app), which keeps HTTP/1.1 connections alive.
 
-Run: ``python -m benchmarks.keepalive_moto PORT``.
+Run: ``python -m benchmarks.keepalive_moto PORT [CERTIFICATE KEY]`` (with both: https).
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 def main() -> None:
     port = int(sys.argv[1])
     os.environ.setdefault("MOTO_PORT", str(port))
+    certificate, key = sys.argv[2:4] or [None, None]  # with both: https
     uvicorn.run(DomainDispatcherApplication(create_backend_app), host="127.0.0.1", port=port,  # type: ignore[arg-type]
-                interface="wsgi", log_level="warning", access_log=False, timeout_keep_alive=60)
+                interface="wsgi", log_level="warning", access_log=False, timeout_keep_alive=60,
+                ssl_certfile=certificate, ssl_keyfile=key)
 
 
 if __name__ == "__main__":

@@ -4,12 +4,13 @@ Why: on this 2-core machine moto spends about 6 CPU-s per GiB it receives (Flask
 lock, MD5 in the request thread, spooled copies), so every tool measured against it ran at moto's speed.
 This server keeps connections alive, hashes on worker threads (hashlib lets go of the GIL) and holds
 objects in memory. It answers what `aws s3 sync`, s5cmd, rclone and `ephitup migrate` send: create
-bucket, PUT object (``Expect: 100-continue``, ``Content-MD5`` and ``x-amz-checksum-sha256`` verified,
+bucket, PUT object (``Expect: 100-continue``, chunked ``aws-chunked`` bodies with trailing checksums;
+``Content-MD5``, ``x-amz-checksum-sha256`` and ``-crc32`` verified,
 the stored SHA-256 returned as S3 does), HEAD, GET (one range at most), ListObjects v1 and v2,
 DeleteObjects, DELETE, multipart uploads (with S3's composite checksum).
 No signature is checked (moto checks none either). Not a test double: tests use moto.
 
-Run: ``python -m benchmarks.s3_sink PORT``.
+Run: ``python -m benchmarks.s3_sink PORT [CERTIFICATE KEY]`` (with both: https).
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ import asyncio
 import base64
 import hashlib
 import re
+import ssl
 import sys
 import time
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import formatdate
@@ -101,7 +104,12 @@ class Sink:
                            (line.partition(":") for line in lines if line)}
                 if headers.get("expect", "").lower() == "100-continue":
                     writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-                body = await reader.readexactly(int(headers.get("content-length", 0)))
+                if headers.get("transfer-encoding", "").lower() == "chunked":
+                    body = await _read_chunked(reader, headers)
+                else:
+                    body = await reader.readexactly(int(headers.get("content-length", 0)))
+                if "aws-chunked" in headers.get("content-encoding", ""):  # botocore's, over https: checksum last
+                    body = await asyncio.to_thread(_aws_chunked, body, headers)
                 status, reply_headers, reply = await self.answer(method, target, headers, body)
                 length = reply_headers.pop("content-length", str(len(reply)))  # a HEAD's: the object's
                 if method == "HEAD":
@@ -183,12 +191,17 @@ class Sink:
             return _error("400 Bad Request", "BadDigest")
         if wants_sha256 and sha256 != headers["x-amz-checksum-sha256"]:
             return _error("400 Bad Request", "BadDigest")
+        crc32 = headers.get("x-amz-checksum-crc32")  # what botocore sends by default when it picks the checksum
+        if crc32 and await asyncio.to_thread(_crc32, body) != crc32:
+            return _error("400 Bad Request", "BadDigest")
         kept = {name: value for name, value in headers.items()
                 if name.startswith("x-amz-meta-") or name == "content-type"}
         objects[key] = Stored(body, md5, sha256, kept)
         reply = {"etag": f'"{md5}"'}
         if sha256:
             reply["x-amz-checksum-sha256"] = sha256
+        if crc32:
+            reply["x-amz-checksum-crc32"] = crc32
         return "200 OK", reply, b""
 
 
@@ -225,6 +238,43 @@ class Sink:
                                   f'<Key>{escape(key)}</Key><ETag>"{md5}-{len(ordered)}"</ETag>{checksum}')
 
 
+async def _read_chunked(reader: asyncio.StreamReader, headers: dict[str, str]) -> bytes:
+    """An HTTP chunked body; its trailers, if any, join the headers."""
+    chunks = []
+    while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
+        chunks.append(await reader.readexactly(size))
+        await reader.readexactly(2)
+    while (line := await reader.readuntil(b"\r\n")) != b"\r\n":
+        _add_header(headers, line)
+    return b"".join(chunks)
+
+
+def _aws_chunked(framed: bytes, headers: dict[str, str]) -> bytes:
+    """The payload inside S3's ``aws-chunked`` framing (chunk signatures not checked); its trailers (a
+    trailing checksum) join the headers, as S3 takes them."""
+    chunks, at = [], 0
+    while True:
+        end = framed.index(b"\r\n", at)
+        size, at = int(framed[at:end].split(b";")[0], 16), end + 2
+        if not size:
+            break
+        chunks.append(framed[at:at + size])
+        at += size + 2
+    for line in framed[at:].split(b"\r\n"):
+        if line:
+            _add_header(headers, line)
+    return b"".join(chunks)
+
+
+def _add_header(headers: dict[str, str], line: bytes) -> None:
+    name, _, value = line.decode("latin-1").partition(":")
+    headers[name.strip().lower()] = value.strip()
+
+
+def _crc32(body: bytes) -> str:
+    return base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode()
+
+
 def _digests(body: bytes, sha256: bool) -> tuple[str, str | None]:
     md5 = hashlib.md5(body, usedforsecurity=False).hexdigest()
     return md5, base64.b64encode(hashlib.sha256(body).digest()).decode() if sha256 else None
@@ -234,12 +284,16 @@ def _error(status: str, code: str) -> tuple[str, dict[str, str], bytes]:
     return status, {"content-type": "application/xml"}, f"<Error><Code>{code}</Code></Error>".encode()
 
 
-async def main(port: int) -> None:
+async def main(port: int, certificate: str | None, key: str | None) -> None:
     sink = Sink()
-    server = await asyncio.start_server(sink.handle, "127.0.0.1", port, backlog=1024, limit=1 << 20)
+    tls = None
+    if certificate:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(certificate, key)
+    server = await asyncio.start_server(sink.handle, "127.0.0.1", port, backlog=1024, limit=1 << 20, ssl=tls)
     async with server:
         await server.serve_forever()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1])))
+    asyncio.run(main(int(sys.argv[1]), *(sys.argv[2:4] or [None, None])))

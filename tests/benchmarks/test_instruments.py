@@ -6,14 +6,17 @@ import base64
 import contextlib
 import hashlib
 import io
+import os
 import time
+import zlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from benchmarks._harness import Process, latency_proxy, s3_sink
+from benchmarks._harness import LocalTls, Process, latency_proxy, s3_sink
 
 BUCKET = "instrument-check"
 
@@ -86,3 +89,22 @@ def test_the_latency_proxy_adds_its_round_trip_and_passes_bytes_unchanged(sink: 
         assert body == b"far" * 100_000
     finally:
         proxy.stop()
+
+
+def test_over_https_the_sink_takes_botocores_chunked_bodies_with_a_trailing_checksum(tmp_path: Path) -> None:
+    """Over https botocore sends a body it checksums itself as aws-chunked inside HTTP chunks, the CRC32 last."""
+    tls = LocalTls.create(tmp_path)
+    server, endpoint = s3_sink(tls)
+    try:
+        s3 = boto3.client("s3", region_name="us-east-2", endpoint_url=endpoint, verify=str(tls.certificate),
+                          aws_access_key_id="bench", aws_secret_access_key="bench")
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "us-east-2"})
+        sent: list[dict] = []
+        s3.meta.events.register("before-send.s3.PutObject", lambda request, **_: sent.append(dict(request.headers)))
+        body = os.urandom(300_000)
+        reply = s3.put_object(Bucket=BUCKET, Key="tls.mp3", Body=io.BytesIO(body))
+        assert sent[0]["Content-Encoding"] == b"aws-chunked" and endpoint.startswith("https://")
+        assert reply["ChecksumCRC32"] == base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode()
+        assert s3.get_object(Bucket=BUCKET, Key="tls.mp3")["Body"].read() == body
+    finally:
+        server.stop()
