@@ -28,6 +28,8 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 
+from infra.errors import ConfigError
+
 PROJECT = "ephitup"
 RenderRegion = Literal["oregon", "ohio", "virginia", "frankfurt", "singapore"]
 # Render's serverPlan enum (blueprint schema, October 2026) without "free": the free plan has no disk.
@@ -36,10 +38,6 @@ RenderPaidPlan = Literal[
     "2c-16g", "4c-8g", "4c-16g", "4c-32g", "8c-16g", "8c-32g", "8c-64g", "12c-24g", "12c-48g", "12c-96g",
 ]
 _STACK = re.compile(r"^[A-Za-z0-9_.-]+$")
-
-
-class ConfigError(ValueError):
-    """A stack's configuration is invalid; the message names the stack, the key and the fix."""
 
 
 def _true_or_false(value: Any) -> Any:

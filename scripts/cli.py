@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from app.databases import DatabaseUnavailableError
 from app.settings import Settings, SettingsError
 from app.storage.base import StorageAccessDeniedError, StorageError, StorageUnavailableError
-from infra.environment import ConfigError
+from infra.errors import ConfigError
 from scripts.exit_codes import Exit, PortInUseError
 
 Command = Callable[[argparse.Namespace], int]
