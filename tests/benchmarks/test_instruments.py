@@ -108,3 +108,13 @@ def test_over_https_the_sink_takes_botocores_chunked_bodies_with_a_trailing_chec
         assert s3.get_object(Bucket=BUCKET, Key="tls.mp3")["Body"].read() == body
     finally:
         server.stop()
+
+
+def test_a_pinned_process_runs_only_on_its_cpus() -> None:
+    import sys
+
+    sleeper = Process([sys.executable, "-c", "import time; time.sleep(30)"], {}, lambda: True, "sleeper", cpus={0})
+    try:
+        assert os.sched_getaffinity(sleeper.popen.pid) == {0}
+    finally:
+        sleeper.stop()
