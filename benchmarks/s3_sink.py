@@ -109,7 +109,7 @@ class Sink:
                 else:
                     body = await reader.readexactly(int(headers.get("content-length", 0)))
                 if "aws-chunked" in headers.get("content-encoding", ""):  # botocore's, over https: checksum last
-                    body = await asyncio.to_thread(_aws_chunked, body, headers)
+                    body = await _read_chunked(_stream_of(body), headers)  # S3's framing is HTTP's, nested
                 status, reply_headers, reply = await self.answer(method, target, headers, body)
                 length = reply_headers.pop("content-length", str(len(reply)))  # a HEAD's: the object's
                 if method == "HEAD":
@@ -239,7 +239,8 @@ class Sink:
 
 
 async def _read_chunked(reader: asyncio.StreamReader, headers: dict[str, str]) -> bytes:
-    """An HTTP chunked body; its trailers, if any, join the headers."""
+    """A chunked body (HTTP's, or the ``aws-chunked`` payload inside it: chunk signatures not checked); its
+    trailers (a trailing checksum) join the headers, as S3 takes them."""
     chunks = []
     while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
         chunks.append(await reader.readexactly(size))
@@ -249,21 +250,11 @@ async def _read_chunked(reader: asyncio.StreamReader, headers: dict[str, str]) -
     return b"".join(chunks)
 
 
-def _aws_chunked(framed: bytes, headers: dict[str, str]) -> bytes:
-    """The payload inside S3's ``aws-chunked`` framing (chunk signatures not checked); its trailers (a
-    trailing checksum) join the headers, as S3 takes them."""
-    chunks, at = [], 0
-    while True:
-        end = framed.index(b"\r\n", at)
-        size, at = int(framed[at:end].split(b";")[0], 16), end + 2
-        if not size:
-            break
-        chunks.append(framed[at:at + size])
-        at += size + 2
-    for line in framed[at:].split(b"\r\n"):
-        if line:
-            _add_header(headers, line)
-    return b"".join(chunks)
+def _stream_of(data: bytes) -> asyncio.StreamReader:
+    reader = asyncio.StreamReader(limit=1 << 20)
+    reader.feed_data(data)
+    reader.feed_eof()
+    return reader
 
 
 def _add_header(headers: dict[str, str], line: bytes) -> None:
