@@ -1,4 +1,4 @@
-"""The app's environment contract and its settings: one pydantic-settings model, the single source.
+"""The app's environment contract and its settings: one declarative pydantic model, the single source.
 
 Each field is one environment variable (its alias), with its type, bounds, default and meaning, plus
 how Render's blueprint carries it (``blueprint``) and whether it only matters with S3 on (``s3_only``);
@@ -12,16 +12,15 @@ says so (``StorageDecision.problems``); under ``s3`` it is an error naming what 
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
-from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 StorageMode = Literal["local", "s3"]
 Blueprint = Literal["value", "sync", "generate", "platform", "absent", "database"]
@@ -34,7 +33,6 @@ ACCESS_POINT_ARN = re.compile(
     r"^arn:(?P<partition>aws[\w-]*):s3:(?P<region>[\w-]+):(?P<account>\d{12}):accesspoint/(?P<name>[a-z0-9-]{3,50})$"
 )
 
-_GIVEN: ContextVar[dict[str, str] | None] = ContextVar("explicit_environment", default=None)
 _Lower = BeforeValidator(lambda value: value.lower() if isinstance(value, str) else value)
 
 
@@ -51,11 +49,10 @@ class SettingsError(ValueError):
     """The environment cannot be run as configured; the message names the variable and the fix."""
 
 
-class Settings(BaseSettings):
+class Settings(BaseModel):
     """Everything the app reads from its environment. Build with ``Settings.from_env()``."""
 
-    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_ignore_empty=True, case_sensitive=True,
-                                      str_strip_whitespace=True, populate_by_name=False)
+    model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
 
     data_folder: Path = env("DATA_FOLDER", "./data", "persistent data root; on Render, the disk's mountPath")
     storage_mode: Annotated[Literal["auto", "local", "s3"], _Lower] = env(
@@ -122,25 +119,16 @@ class Settings(BaseSettings):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Settings from ``environ`` alone (default: the process environment); empty values count as unset."""
-        given = None if environ is None else {name: value for name in contract()
-                                               if (value := environ.get(name, "").strip())}
-        token = _GIVEN.set(given)
+        """Settings from ``environ`` (default: the process environment); empty values count as unset.
+
+        Only the contract's variables are read, by their exact names: the rest of the environment never
+        reaches the model."""
+        source = os.environ if environ is None else environ
+        given = {name: value for name in contract() if (value := source.get(name, "").strip())}
         try:
-            return cls.model_validate(given or {})  # runs the sources too (BaseSettings.__init__)
+            return cls.model_validate(given)
         except ValidationError as error:
             raise SettingsError(_explain(error)) from None
-        finally:
-            _GIVEN.reset(token)
-
-    @classmethod
-    def settings_customise_sources(
-        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """The process environment, or only the mapping ``from_env`` was given (tests, ``ephitup env``)."""
-        return (init_settings,) if _GIVEN.get() is not None else (env_settings,)
 
     @property
     def database_url_value(self) -> str | None:

@@ -27,6 +27,16 @@ def test_defaults_follow_the_contract() -> None:
     assert is_secret(contract()["AWS_SECRET_ACCESS_KEY"]) and not is_secret(contract()["S3_BUCKET_NAME"])
 
 
+def test_the_process_environment_is_read_by_exact_names_with_empty_values_unset(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAX_UPLOAD_MB", " 7 ")
+    monkeypatch.setenv("S3_REGION", "")
+    monkeypatch.delenv("DATA_FOLDER", raising=False)
+    monkeypatch.setenv("data_folder", "/not/the/contract")
+    settings = Settings.from_env()
+    assert (settings.max_upload_mb, settings.region, settings.data_folder) == (7, "us-east-2", Path("./data"))
+
+
 def test_auto_with_nothing_set_is_local_and_quiet() -> None:
     decision = decide()
     assert decision.mode == "local" and decision.problems == ()
