@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
+import certifi
 import httpx
 
 from app.runtime import Runtime
@@ -69,10 +70,13 @@ class LocalTls:
     """A self-signed certificate for 127.0.0.1, and the variables that make every client trust it.
 
     S3 access points answer https only, so transfers are measured over TLS as production makes them
-    (botocore then also stops hashing bodies it would sign over plain http)."""
+    (botocore then also stops hashing bodies it would sign over plain http). Clients trust it through
+    ``bundle``: the public roots they verify real S3 with (certifi's) plus this certificate, so each tool
+    pays for loading its trust store as it does in production (botocore loads it per connection)."""
 
     certificate: Path
     key: Path
+    bundle: Path
 
     @classmethod
     def create(cls, directory: Path) -> LocalTls:
@@ -91,15 +95,16 @@ class LocalTls:
                                       critical=False)
                        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
                        .sign(key, hashes.SHA256()))
-        tls = cls(directory / "bench-cert.pem", directory / "bench-key.pem")
+        tls = cls(directory / "bench-cert.pem", directory / "bench-key.pem", directory / "bench-trust.pem")
         tls.certificate.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        tls.bundle.write_bytes(Path(certifi.where()).read_bytes() + tls.certificate.read_bytes())
         tls.key.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                               serialization.NoEncryption()))
         return tls
 
     def client_environment(self) -> dict[str, str]:
         """botocore (migrate, aws) reads AWS_CA_BUNDLE; Go (s5cmd, rclone) and httpx read SSL_CERT_FILE."""
-        return {"AWS_CA_BUNDLE": str(self.certificate), "SSL_CERT_FILE": str(self.certificate)}
+        return {"AWS_CA_BUNDLE": str(self.bundle), "SSL_CERT_FILE": str(self.bundle)}
 
 
 def moto_server(tls: LocalTls | None = None) -> tuple[Process, str]:
