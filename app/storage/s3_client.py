@@ -10,11 +10,15 @@ from __future__ import annotations
 import base64
 import os
 import re
+import ssl
+import threading
+import weakref
 from typing import Any
 
 from botocore.config import Config
 from botocore.exceptions import ClientError, DataNotFoundError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.httpsession import URLLib3Session
 from botocore.loaders import Loader
 from botocore.session import Session
 from pydantic import SecretStr
@@ -63,6 +67,34 @@ def botocore_session() -> Session:
     return session
 
 
+class TrustLoadedOnce(URLLib3Session):
+    """botocore's HTTP session, loading the CA bundle it verifies S3 with into its SSL context only once.
+
+    botocore names the bundle on every connection pool, and urllib3 loads it into the shared context again
+    for every connection it opens (botocore#3171, urllib3#3623): ~17 ms of CPU per connection with
+    certifi's 170 roots, more than half a CPU-second for a 32-connection migration. Here the first https
+    send loads it; pools then name none, and connections verify against the context that holds it."""
+
+    _lock = threading.Lock()
+    _loaded: weakref.WeakKeyDictionary[ssl.SSLContext, str] = weakref.WeakKeyDictionary()
+
+    def _setup_ssl_cert(self, conn: Any, url: str, verify: Any) -> None:
+        super()._setup_ssl_cert(conn, url, verify)
+        bundle, context = conn.ca_certs, getattr(conn, "conn_kw", {}).get("ssl_context")
+        if bundle and context is not None:
+            with self._lock:
+                if self._loaded.get(context) != bundle:
+                    context.load_verify_locations(bundle)
+                    self._loaded[context] = bundle
+            conn.ca_certs = None
+
+
+def _loading_trust_once(client: Any) -> Any:
+    """``client`` with its HTTP session made a ``TrustLoadedOnce`` (botocore offers no way to pass one in)."""
+    client._endpoint.http_session.__class__ = TrustLoadedOnce
+    return client
+
+
 def make_client(settings: Settings) -> Any:
     """An S3 client with the region always set, SigV4, standard retries and bounded timeouts."""
     config = Config(
@@ -81,12 +113,12 @@ def make_client(settings: Settings) -> Any:
             "payload_signing_enabled": (settings.endpoint_url or "").startswith("http://"),
         },
     )
-    client = botocore_session().create_client(
+    client = _loading_trust_once(botocore_session().create_client(
         "s3", region_name=settings.region, endpoint_url=settings.endpoint_url, config=config,
         aws_access_key_id=_revealed(settings.access_key_id),
         aws_secret_access_key=_revealed(settings.secret_access_key),
         aws_session_token=_revealed(settings.session_token),
-    )
+    ))
     client.meta.events.register("before-send.s3.PutObject", check_signed_payload)
     for operation in ("PutObject", "UploadPart"):
         client.meta.events.register(f"before-sign.s3.{operation}", send_without_waiting_for_continue)
@@ -95,10 +127,10 @@ def make_client(settings: Settings) -> Any:
 
 def caller_identity(settings: Settings) -> str:
     """The ARN these settings act as on AWS (a user, or a role assumed with a web identity)."""
-    sts = botocore_session().create_client(
+    sts = _loading_trust_once(botocore_session().create_client(
         "sts", region_name=settings.region, aws_access_key_id=_revealed(settings.access_key_id),
         aws_secret_access_key=_revealed(settings.secret_access_key),
-        aws_session_token=_revealed(settings.session_token))
+        aws_session_token=_revealed(settings.session_token)))
     return sts.get_caller_identity()["Arn"]  # type: ignore[no-any-return]
 
 

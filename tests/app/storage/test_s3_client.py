@@ -1,15 +1,23 @@
-"""The botocore session behind every S3 and STS client: models loaded without walking every service."""
+"""The botocore session behind every S3 and STS client: models loaded without walking every service, the
+CA bundle loaded once."""
 
 from __future__ import annotations
 
 import os
+import ssl
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
+import certifi
 import pytest
-from botocore.exceptions import UnknownServiceError
+from botocore.exceptions import SSLError, UnknownServiceError
 
-from app.storage.s3_client import botocore_session
-from tests.support.aws import REGION
+from app.settings import Settings
+from app.storage.s3_client import botocore_session, make_client
+from benchmarks._harness import LocalTls, s3_sink
+from tests.support.aws import BUCKET, REGION, s3_env
 
 
 def test_a_client_is_built_looking_only_in_the_folders_of_the_services_the_app_calls(
@@ -32,3 +40,52 @@ def test_a_client_is_built_looking_only_in_the_folders_of_the_services_the_app_c
 def test_a_service_the_app_does_not_call_is_unknown_naming_those_it_does() -> None:
     with pytest.raises(UnknownServiceError, match="s3, sts"):
         botocore_session().create_client("ec2", region_name=REGION)
+
+
+@pytest.fixture(scope="module")
+def https_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, LocalTls]]:
+    """An S3 stand-in over https, with a certificate of its own."""
+    tls = LocalTls.create(tmp_path_factory.mktemp("tls"))
+    server, endpoint = s3_sink(tls)
+    try:
+        yield endpoint, tls
+    finally:
+        server.stop()
+
+
+def https_client(endpoint: str, bundle: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(bundle))
+    return make_client(Settings.from_env(s3_env(tmp_path, S3_ENDPOINT_URL=endpoint, S3_MAX_ATTEMPTS="1")))
+
+
+def test_the_ca_bundle_is_loaded_once_however_many_connections_are_opened(
+        https_s3: tuple[str, LocalTls], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    endpoint, tls = https_s3
+    loads, handshakes = spy(monkeypatch, ssl.SSLContext, "load_verify_locations"), spy(
+        monkeypatch, ssl.SSLContext, "wrap_socket")
+    s3 = https_client(endpoint, tls.bundle, monkeypatch, tmp_path)  # certifi's roots and the stand-in's
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda n: s3.put_object(Bucket=BUCKET, Key=f"k{n}", Body=b"x" * 1000), range(64)))
+    assert len(handshakes) >= 4 and len(loads) == 1
+
+
+def test_a_server_the_bundle_does_not_vouch_for_is_still_refused(
+        https_s3: tuple[str, LocalTls], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    endpoint, _ = https_s3
+    s3 = https_client(endpoint, Path(certifi.where()), monkeypatch, tmp_path)
+    with pytest.raises(SSLError, match="CERTIFICATE_VERIFY_FAILED"):
+        s3.list_objects_v2(Bucket=BUCKET)
+
+
+def spy(monkeypatch: pytest.MonkeyPatch, owner: type, name: str) -> list[tuple[Any, ...]]:
+    """Every call of ``owner.name`` from now on, which still does what it did."""
+    calls: list[tuple[Any, ...]] = []
+    real = getattr(owner, name)
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, recording)
+    return calls
