@@ -1,26 +1,18 @@
 """The S3 client the storage backend uses, and what its errors mean to the app.
 
-Built with botocore alone (this module is imported only where S3 is used), and boto3's session
-(resources, s3transfer at import) is not needed. Credentials left unset fall back to botocore's default
-chain, as boto3's would.
+Built with botocore alone, imported when the first client is made (a command that plans nothing for
+S3 never loads it); boto3's session (resources, s3transfer at import) is not needed. Credentials left
+unset fall back to botocore's default chain, as boto3's would.
 """
 
 from __future__ import annotations
 
 import base64
-import os
 import re
-import ssl
-import threading
-import weakref
 from typing import Any
 
-from botocore.config import Config
-from botocore.exceptions import ClientError, DataNotFoundError, HTTPClientError
+from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
-from botocore.httpsession import URLLib3Session
-from botocore.loaders import Loader
-from botocore.session import Session
 from pydantic import SecretStr
 
 from app.settings import Settings
@@ -40,63 +32,12 @@ _UNAVAILABLE = {"500", "502", "503", "504", "SlowDown", "ServiceUnavailable", "I
                 "RequestTimeout", "RequestTimeTooSkewed"}
 
 
-class AppServicesLoader(Loader):
-    """botocore's data loader, told which services the app calls (S3, and STS for a web identity).
-
-    Before loading any model botocore lists every service it ships that has one (about 440 folders, ~20 ms
-    of each process' start) only to check the name asked for; this looks in the two folders instead."""
-
-    SERVICES = ("s3", "sts")
-
-    def list_available_services(self, type_name: str) -> list[str]:
-        return [name for name in self.SERVICES if self._has(name, type_name)]
-
-    def _has(self, service: str, type_name: str) -> bool:
-        try:
-            return bool(self.list_api_versions(service, type_name))
-        except DataNotFoundError:
-            return False
-
-
-def botocore_session() -> Session:
-    """A botocore session loading its models with ``AppServicesLoader`` (AWS_DATA_PATH still honoured)."""
-    session = Session()
-    extra = session.get_config_variable("data_path")
-    paths = [os.path.expanduser(os.path.expandvars(path)) for path in (extra or "").split(os.pathsep) if path]
-    session.register_component("data_loader", AppServicesLoader(extra_search_paths=paths))
-    return session
-
-
-class TrustLoadedOnce(URLLib3Session):
-    """botocore's HTTP session, loading the CA bundle it verifies S3 with into its SSL context only once.
-
-    botocore names the bundle on every connection pool, and urllib3 loads it into the shared context again
-    for every connection it opens (botocore#3171, urllib3#3623): ~17 ms of CPU per connection with
-    certifi's 170 roots, more than half a CPU-second for a 32-connection migration. Here the first https
-    send loads it; pools then name none, and connections verify against the context that holds it."""
-
-    _lock = threading.Lock()
-    _loaded: weakref.WeakKeyDictionary[ssl.SSLContext, str] = weakref.WeakKeyDictionary()
-
-    def _setup_ssl_cert(self, conn: Any, url: str, verify: Any) -> None:
-        super()._setup_ssl_cert(conn, url, verify)
-        bundle, context = conn.ca_certs, getattr(conn, "conn_kw", {}).get("ssl_context")
-        if bundle and context is not None:
-            with self._lock:
-                if self._loaded.get(context) != bundle:
-                    context.load_verify_locations(bundle)
-                    self._loaded[context] = bundle
-            conn.ca_certs = None
-
-
-def _loading_trust_once(client: Any) -> Any:
-    """``client`` with its HTTP session made a ``TrustLoadedOnce`` (botocore offers no way to pass one in)."""
-    client._endpoint.http_session.__class__ = TrustLoadedOnce
-    return client
-
-
 def make_client(settings: Settings) -> Any:
     """An S3 client with the region always set, SigV4, standard retries and bounded timeouts."""
+    from botocore.config import Config
+
+    from app.storage.botocore_session import botocore_session, loading_trust_once
+
     config = Config(
         region_name=settings.region,
         signature_version="s3v4",
@@ -113,7 +54,7 @@ def make_client(settings: Settings) -> Any:
             "payload_signing_enabled": (settings.endpoint_url or "").startswith("http://"),
         },
     )
-    client = _loading_trust_once(botocore_session().create_client(
+    client = loading_trust_once(botocore_session().create_client(
         "s3", region_name=settings.region, endpoint_url=settings.endpoint_url, config=config,
         aws_access_key_id=_revealed(settings.access_key_id),
         aws_secret_access_key=_revealed(settings.secret_access_key),
@@ -127,7 +68,9 @@ def make_client(settings: Settings) -> Any:
 
 def caller_identity(settings: Settings) -> str:
     """The ARN these settings act as on AWS (a user, or a role assumed with a web identity)."""
-    sts = _loading_trust_once(botocore_session().create_client(
+    from app.storage.botocore_session import botocore_session, loading_trust_once
+
+    sts = loading_trust_once(botocore_session().create_client(
         "sts", region_name=settings.region, aws_access_key_id=_revealed(settings.access_key_id),
         aws_secret_access_key=_revealed(settings.secret_access_key),
         aws_session_token=_revealed(settings.session_token)))

@@ -3,8 +3,11 @@ CA bundle loaded once."""
 
 from __future__ import annotations
 
+import json
 import os
 import ssl
+import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,9 +18,11 @@ import pytest
 from botocore.exceptions import SSLError, UnknownServiceError
 
 from app.settings import Settings
-from app.storage.s3_client import botocore_session, make_client
+from app.storage.botocore_session import botocore_session
+from app.storage.s3_client import make_client
 from benchmarks._harness import LocalTls, s3_sink
 from tests.support.aws import BUCKET, REGION, s3_env
+from tests.support.paths import ROOT
 
 
 def test_a_client_is_built_looking_only_in_the_folders_of_the_services_the_app_calls(
@@ -35,6 +40,15 @@ def test_a_client_is_built_looking_only_in_the_folders_of_the_services_the_app_c
                                          aws_secret_access_key="b")
     assert listed and {Path(path).parent.name for path in listed} == {"data"}
     assert {Path(path).name for path in listed} == {"s3", "sts"}
+
+
+def test_an_s3_store_loads_botocore_only_when_its_first_client_is_made(tmp_path: Path) -> None:
+    """A command whose plan needs nothing from S3 (a migration's rerun) never pays for botocore's import."""
+    code = ("import json, sys; from app.settings import Settings; from app.storage.s3 import S3Storage; "
+            "S3Storage(Settings.from_env(json.loads(sys.argv[1]))); print('botocore.session' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code, json.dumps(s3_env(tmp_path))], cwd=ROOT,
+                            capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
 
 
 def test_a_service_the_app_does_not_call_is_unknown_naming_those_it_does() -> None:
