@@ -11,9 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
-
-from app.settings import contract, is_secret
+from app.settings import contract
 
 CONTRACT_FILE = Path(__file__).with_name("env_contract.json")
 ABOUT = ("The environment variables the app reads, generated from app/settings.py by `ephitup contract` (do not "
@@ -25,17 +23,15 @@ ABOUT = ("The environment variables the app reads, generated from app/settings.p
 
 def contract_document() -> dict[str, Any]:
     variables = []
-    for name, info in contract().items():
-        extra: dict[str, Any] = info.json_schema_extra  # type: ignore[assignment]
-        default = info.default if not isinstance(info.default, SecretStr) else None
+    for name, variable in contract().items():
         variables.append({
             "name": name,
-            "default": None if default is None else _text(default),
-            "meaning": info.description,
-            "secret": is_secret(info),
-            "blueprint": extra["blueprint"],
-            "s3_only": extra["s3_only"],
-            "auth": extra["auth"],
+            "default": None if variable.default is None else _text(variable.default),
+            "meaning": variable.meaning,
+            "secret": variable.secret,
+            "blueprint": variable.blueprint,
+            "s3_only": variable.s3_only,
+            "auth": variable.auth,
         })
     return {"_about": ABOUT, "variables": variables}
 

@@ -12,13 +12,13 @@ import sys
 from collections.abc import Callable, Sequence
 
 from app.databases import DatabaseUnavailableError
-from app.settings import Settings, SettingsError
+from app.settings import Settings, SettingsError, contract
 from app.storage.base import StorageAccessDeniedError, StorageError, StorageUnavailableError
 from infra.errors import ConfigError
 from scripts.exit_codes import Exit, PortInUseError
 
 Command = Callable[[argparse.Namespace], int]
-DEFAULT_DATA_FOLDER = Settings.model_fields["data_folder"].default
+DEFAULT_DATA_FOLDER = contract()["DATA_FOLDER"].default
 MAX_CONCURRENCY = 256
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from typing import TextIO
@@ -68,7 +69,7 @@ def _runtime(concurrency: int) -> Runtime:
     """The environment's runtime with a connection for every worker: with fewer, workers queue for one."""
     settings = Settings.from_env()
     if settings.max_connections < concurrency:
-        settings = settings.model_copy(update={"max_connections": concurrency})
+        settings = dataclasses.replace(settings, max_connections=concurrency)
     return Runtime.open(settings, require_s3=True)
 
 

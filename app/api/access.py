@@ -18,8 +18,9 @@ from urllib.parse import parse_qs
 
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
-from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.settings import Secret
 
 AUDIO_LINK_SECONDS = 6 * 3600  # long enough to listen to an episode, seeking included
 GUARDED = ("/api/", "/metrics")
@@ -27,15 +28,15 @@ AUDIO_PATH = re.compile(r"^/api/podcasts/episodes/(?P<id>[^/]+)/audio$")
 bearer = HTTPBearer(auto_error=False, description="APP_TOKEN, when the deployment sets one")  # for /docs
 
 
-def _key(token: SecretStr) -> bytes:
+def _key(token: Secret) -> bytes:
     return hmac.new(token.get_secret_value().encode(), b"ephitup audio links v1", hashlib.sha256).digest()
 
 
-def _signature(token: SecretStr, episode_id: str, expires: int) -> str:
+def _signature(token: Secret, episode_id: str, expires: int) -> str:
     return hmac.new(_key(token), f"{episode_id}:{expires}".encode(), hashlib.sha256).hexdigest()
 
 
-def audio_link(episode_id: str, token: SecretStr | None, now: float | None = None) -> str:
+def audio_link(episode_id: str, token: Secret | None, now: float | None = None) -> str:
     """The URL a client plays an episode from: signed when the API needs a token."""
     path = f"/api/podcasts/episodes/{episode_id}/audio"
     if token is None:
@@ -44,7 +45,7 @@ def audio_link(episode_id: str, token: SecretStr | None, now: float | None = Non
     return f"{path}?expires={expires}&signature={_signature(token, episode_id, expires)}"
 
 
-def signed_link_holds(token: SecretStr, episode_id: str, query: str, now: float | None = None) -> bool:
+def signed_link_holds(token: Secret, episode_id: str, query: str, now: float | None = None) -> bool:
     values = parse_qs(query)
     expires, signature = values.get("expires", [""])[0], values.get("signature", [""])[0]
     if not re.fullmatch(r"[0-9]{1,12}", expires) or int(expires) < (now if now is not None else time.time()):
@@ -52,7 +53,7 @@ def signed_link_holds(token: SecretStr, episode_id: str, query: str, now: float 
     return hmac.compare_digest(signature, _signature(token, episode_id, int(expires)))
 
 
-def bearer_holds(token: SecretStr, authorization: str) -> bool:
+def bearer_holds(token: Secret, authorization: str) -> bool:
     scheme, _, given = authorization.partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.get_secret_value().encode())
 
@@ -60,7 +61,7 @@ def bearer_holds(token: SecretStr, authorization: str) -> bool:
 class TokenGate:
     """ASGI middleware: an ``/api`` request without a valid token is answered 401 before its body is read."""
 
-    def __init__(self, app: ASGIApp, token: Callable[[], SecretStr | None]) -> None:
+    def __init__(self, app: ASGIApp, token: Callable[[], Secret | None]) -> None:
         self.app, self.token = app, token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -73,7 +74,7 @@ class TokenGate:
         await refusal(scope, receive, send)
 
     @staticmethod
-    def _admitted(scope: Scope, token: SecretStr) -> bool:
+    def _admitted(scope: Scope, token: Secret) -> bool:
         headers = dict(scope["headers"])
         if bearer_holds(token, headers.get(b"authorization", b"").decode("latin-1")):
             return True

@@ -13,9 +13,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
-from pydantic import SecretStr
 
-from app.settings import Settings
+from app.settings import Secret, Settings
 from app.storage.base import (
     ChecksumMismatchError,
     ObjectNotFoundError,
@@ -77,7 +76,7 @@ def caller_identity(settings: Settings) -> str:
     return sts.get_caller_identity()["Arn"]  # type: ignore[no-any-return]
 
 
-def _revealed(secret: SecretStr | None) -> str | None:
+def _revealed(secret: Secret | None) -> str | None:
     return None if secret is None else secret.get_secret_value()
 
 

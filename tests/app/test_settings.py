@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from app import contract as contract_module
-from app.settings import Settings, SettingsError, contract, is_s3_configured, is_secret
+from app.settings import Settings, SettingsError, contract, is_s3_configured
 
 FULL = {"S3_BUCKET_NAME": "media", "AWS_ACCESS_KEY_ID": "id", "AWS_SECRET_ACCESS_KEY": "wJalr-example"}
 AP_ARN = "arn:aws:s3:us-east-2:123456789012:accesspoint/ephitup-prod"
@@ -24,7 +24,7 @@ def test_defaults_follow_the_contract() -> None:
                                           "S3_REGION", "S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
                                           "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AUDIO_DELIVERY",
                                           "APP_TOKEN"}
-    assert is_secret(contract()["AWS_SECRET_ACCESS_KEY"]) and not is_secret(contract()["S3_BUCKET_NAME"])
+    assert contract()["AWS_SECRET_ACCESS_KEY"].secret and not contract()["S3_BUCKET_NAME"].secret
 
 
 def test_the_process_environment_is_read_by_exact_names_with_empty_values_unset(
