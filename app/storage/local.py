@@ -109,9 +109,9 @@ class LocalStorage(Storage):
         folder = prefix.rpartition("/")[0]
         start = self.path(folder) if folder else self._resolved_root
         if start.is_dir():
-            yield from self._scan(start, folder + "/" if folder else "", prefix)
+            yield from self._scan(str(start), folder + "/" if folder else "", prefix)
 
-    def _scan(self, directory: Path, key_prefix: str, prefix: str) -> Iterator[ObjectStat]:
+    def _scan(self, directory: str, key_prefix: str, prefix: str) -> Iterator[ObjectStat]:
         with os.scandir(directory) as scan:  # in key order, as S3 lists: "a.txt" before "a/..."
             entries = sorted(scan, key=lambda entry: entry.name + ("/" if entry.is_dir(follow_symlinks=False) else ""))
         for entry in entries:
@@ -121,7 +121,7 @@ class LocalStorage(Storage):
             if entry.is_symlink() and not Path(entry.path).resolve().is_relative_to(self._resolved_root):
                 continue
             if entry.is_dir(follow_symlinks=False):
-                yield from self._scan(Path(entry.path), key + "/", prefix)
+                yield from self._scan(entry.path, key + "/", prefix)
             elif entry.is_file():
                 yield _object_stat(key, entry.stat())
 
