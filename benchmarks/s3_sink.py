@@ -5,7 +5,7 @@ lock, MD5 in the request thread, spooled copies), so every tool measured against
 This server keeps connections alive, hashes on worker threads (hashlib lets go of the GIL) and holds
 objects in memory. It answers what `aws s3 sync`, s5cmd, rclone and `ephitup migrate` send: create
 bucket, PUT object (``Expect: 100-continue``, chunked ``aws-chunked`` bodies with trailing checksums;
-``Content-MD5``, ``x-amz-checksum-sha256`` and ``-crc32`` verified,
+``Content-MD5``, ``x-amz-checksum-sha256`` and ``-crc32`` verified, ``If-None-Match: *`` honoured,
 the stored SHA-256 returned as S3 does), HEAD, GET (one range at most), ListObjects v1 and v2,
 DeleteObjects, DELETE, multipart uploads (with S3's composite checksum).
 No signature is checked (moto checks none either). Not a test double: tests use moto.
@@ -139,6 +139,8 @@ class Sink:
             return _error("404 Not Found", "NoSuchBucket")
         if "uploads" in query or "uploadId" in query:
             return await self.multipart(method, bucket, objects, key, query, headers, body)
+        if method == "PUT" and headers.get("if-none-match") == "*" and key in objects:  # a create-only PUT
+            return _error("412 Precondition Failed", "PreconditionFailed")
         if method == "PUT":
             return await self.put(objects, key, headers, body)
         if method == "DELETE":

@@ -2,8 +2,9 @@
 
 Every move follows the finalize order: the data is copied and verified first, the record is switched
 second, and the old copy is deleted last. A process killed at any instant therefore leaves every
-record pointing at audio that exists; a rerun sees what is already done (from one S3 listing, not a
-HEAD per file) and finishes the rest.
+record pointing at audio that exists; a rerun sees what is already done (from the records; an upload
+a killed run left in S3 is found by its create-only PUT, not by a listing or a HEAD per file) and
+finishes the rest.
 
 ``plan.py`` holds the typed plan and report, ``runner.py`` the worker pool, and each move is one
 module (``to_s3``, ``to_local``, ``fix_keys``, ``to_scaled``) with a planner and a handler per action.

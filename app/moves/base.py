@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 from app.episodes import Episodes
 from app.moves.plan import Action, Plan, Report
 from app.moves.runner import Handler, Subscriber, run
 from app.records import Episode
-from app.storage import InvalidReferenceError, Location, ObjectStat, Storage, StorageError
+from app.storage import InvalidReferenceError, Location, ObjectExistsError, ObjectStat, Storage, StorageError
 
 
 class Move(abc.ABC):
@@ -21,7 +22,7 @@ class Move(abc.ABC):
 
     @abc.abstractmethod
     def plan(self) -> Plan:
-        """What is left to do, decided from the records, the data folder and at most one S3 listing."""
+        """What is left to do, decided from the records and the data folder (and at most one S3 listing)."""
 
     @abc.abstractmethod
     def handlers(self, plan: Plan) -> Mapping[Action, Handler]:
@@ -49,11 +50,33 @@ class Move(abc.ABC):
 
     def held_copy(self, listing: dict[str, ObjectStat], key: str, size: int, sha256: str) -> ObjectStat | None:
         """S3's object at ``key`` when it holds these very bytes (a rerun): the listing says the size, and one
-        HEAD, only for a key the listing shows, the SHA-256 its upload recorded."""
+        HEAD, only for a key the listing shows, the SHA-256 its upload recorded. For files every run meets
+        again (sources the single side keeps): one listing, not a HEAD or an upload each."""
         held = listing.get(key)
-        if held is not None and held.size == size and self.remote.content_sha256(key) == sha256:
+        if held is not None and held.size == size and self.holds_copy(key, sha256):
             return held
         return None
+
+    def save_once(self, key: str, path: Path, content_type: str, sha256: str) -> tuple[ObjectStat, bool]:
+        """Upload a file whose record then moves to S3 unless S3 holds these very bytes at ``key`` already (a run
+        killed after this upload, before the switch); True: held.
+
+        Nothing is listed or asked first: the PUT is create-only, and only where S3 refuses it (an object is
+        there) is that object checked, by one HEAD. A listing would cost a round trip per 1000 keys of the
+        whole bucket before the first upload, to find at most the few uploads a killed run left."""
+        try:
+            return self.remote.save_file(key, path, content_type, expected_sha256=sha256, if_absent=True), False
+        except ObjectExistsError:
+            if self.holds_copy(key, sha256):
+                return self.remote.stat(key), True
+            return self.remote.save_file(key, path, content_type, expected_sha256=sha256), False  # other bytes
+
+    def holds_copy(self, key: str, sha256: str) -> bool:
+        """Whether S3 holds content with this SHA-256 at ``key``: one HEAD (the SHA-256 every upload records)."""
+        try:
+            return self.remote.content_sha256(key) == sha256
+        except FileNotFoundError:
+            return False
 
     def remote_stat(self, key: str) -> ObjectStat | None:
         try:

@@ -50,34 +50,33 @@ class ToS3(Move):
                     sanitize_segment(part, "_", record_id=False)
                     for part in PurePosixPath(stat.key[len(LOCAL_EPISODES):]).parts)
                 plan.items.append(Item(Action.ORPHAN, stat.key, dest, stat.size))
-        if plan.items:  # a rerun with nothing local left makes no S3 request at all
-            plan.listing = self.remote_listing("episodes/")
-        return plan
+        return plan  # nothing asked of S3: a rerun with nothing local left makes no S3 request at all
 
     def handlers(self, plan: Plan) -> Mapping[Action, Handler]:
-        self.listing = plan.listing
-        return {Action.UPLOAD: self.upload, Action.ORPHAN: self.upload, Action.FINISH: self.finish}
+        return {Action.UPLOAD: self.upload, Action.ORPHAN: self.upload_orphan, Action.FINISH: self.finish}
 
     def upload(self, item: Item) -> bool:
-        """Upload unless S3 already holds these very bytes (one HEAD, only for a key the listing shows)."""
-        record = self.records.episode(item.episode_id) if item.episode_id else None  # orphans have none
+        """The episode's audio to S3 (create-only: a killed run's upload is found, not sent again), then its
+        record switched to it."""
+        record = self.records.episode(item.episode_id)  # type: ignore[arg-type]
         path = self.local.path(item.source)
-        sha256 = self._sha256(path, record)
-        held = self.held_copy(self.listing, item.dest, path.stat().st_size, sha256)
-        if held is not None:
-            etag, skipped = held.etag, True
-        else:
-            content_type = record.content_type if record else self.local.stat(item.source).content_type
-            etag = self.remote.save_file(item.dest, path, content_type or "application/octet-stream",
-                                         expected_sha256=sha256).etag
-            skipped = False
-        if record:
-            self.episodes.commit_remote(record, item.dest, etag, keep_local=self.keep_local)
-        return skipped
+        stat, held = self.save_once(item.dest, path, record.content_type, self._sha256(path, record))
+        self.episodes.commit_remote(record, item.dest, stat.etag, keep_local=self.keep_local)
+        return held
+
+    def upload_orphan(self, item: Item) -> bool:
+        """A file no record knows stays on the disk and is met by every run: one HEAD before sending it."""
+        path = self.local.path(item.source)
+        sha256 = self._sha256(path, None)
+        if self.holds_copy(item.dest, sha256):
+            return True
+        content_type = self.local.stat(item.source).content_type or "application/octet-stream"
+        self.remote.save_file(item.dest, path, content_type, expected_sha256=sha256)
+        return False
 
     def finish(self, item: Item) -> bool:
         episode = self.records.episode(item.episode_id)  # type: ignore[arg-type]
-        held = self.listing.get(item.dest)
+        held = self.remote_stat(item.dest)
         if held is None or held.size != episode.size:
             raise StorageError(f"s3 holds no full copy of {item.dest}: keeping {item.source}")
         self.episodes.release_local_copy(episode, keep=self.keep_local)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from app.storage.base import (
     ChecksumMismatchError,
     InvalidReferenceError,
+    ObjectExistsError,
     ObjectNotFoundError,
     ObjectStat,
     Storage,
@@ -19,7 +20,8 @@ from app.storage.local import LocalStorage
 from app.storage.references import Location, build_episode_asset_key, parse_reference, parse_s3_url
 
 __all__ = [
-    "ChecksumMismatchError", "InvalidReferenceError", "LocalStorage", "Location", "ObjectNotFoundError",
+    "ChecksumMismatchError", "InvalidReferenceError", "LocalStorage", "Location", "ObjectExistsError",
+    "ObjectNotFoundError",
     "ObjectStat", "Storage", "StorageAccessDeniedError", "StorageError", "StorageUnavailableError",
     "build_episode_asset_key", "parse_reference", "parse_s3_url",
 ]

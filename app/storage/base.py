@@ -34,6 +34,10 @@ class StorageUnavailableError(StorageError):
     """The store did not answer (network, timeouts, 5xx after retries): retry later."""
 
 
+class ObjectExistsError(StorageError, FileExistsError):
+    """A create-only save (``if_absent``) found an object at its key already; nothing was stored."""
+
+
 class ChecksumMismatchError(StorageError):
     """Bytes whose checksum is not the one expected: what was stored, or what a record says was saved."""
 
@@ -64,10 +68,12 @@ class Storage(abc.ABC):
         """Where the objects live, for messages: ``bucket media`` or ``DATA_FOLDER ./data``."""
 
     @abc.abstractmethod
-    def save_file(self, key: str, path: Path, content_type: str, expected_sha256: str | None = None) -> ObjectStat:
+    def save_file(self, key: str, path: Path, content_type: str, expected_sha256: str | None = None,
+                  if_absent: bool = False) -> ObjectStat:
         """Store a local file; return only once the stored copy is verified.
 
-        A file whose SHA-256 is not ``expected_sha256`` (its record's) is refused and nothing is stored."""
+        A file whose SHA-256 is not ``expected_sha256`` (its record's) is refused and nothing is stored.
+        ``if_absent``: create only; an object already at ``key`` is an ``ObjectExistsError``, left as it is."""
 
     @abc.abstractmethod
     def save_stream(self, key: str, stream: Readable, content_type: str) -> ObjectStat:

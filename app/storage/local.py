@@ -16,6 +16,7 @@ from app.storage.base import (
     CHUNK_SIZE,
     ChecksumMismatchError,
     InvalidReferenceError,
+    ObjectExistsError,
     ObjectNotFoundError,
     ObjectStat,
     Storage,
@@ -49,12 +50,13 @@ class LocalStorage(Storage):
         if not self.root.is_dir():
             raise ObjectNotFoundError(f"DATA_FOLDER {self.root} does not exist")
 
-    def save_file(self, key: str, path: Path, content_type: str, expected_sha256: str | None = None) -> ObjectStat:
+    def save_file(self, key: str, path: Path, content_type: str, expected_sha256: str | None = None,
+                  if_absent: bool = False) -> ObjectStat:
         with Path(path).open("rb") as source:
-            return self.save_stream(key, source, content_type, expected_sha256)
+            return self.save_stream(key, source, content_type, expected_sha256, if_absent)
 
     def save_stream(self, key: str, stream: Readable, content_type: str,
-                    expected_sha256: str | None = None) -> ObjectStat:
+                    expected_sha256: str | None = None, if_absent: bool = False) -> ObjectStat:
         target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         # Write beside the target, flush to disk, then rename: a crash never leaves half a file.
@@ -70,7 +72,15 @@ class LocalStorage(Storage):
             if expected_sha256 is not None and hashed.hexdigest() != expected_sha256:
                 raise ChecksumMismatchError(f"{key}: the data has SHA-256 {hashed.hexdigest()}, expected "
                                             f"{expected_sha256}; nothing was stored")
-            os.replace(tmp, target)
+            if if_absent:  # a link is made only where no file is: create-only, atomically
+                os.link(tmp, target)
+                os.unlink(tmp)
+            else:
+                os.replace(tmp, target)
+        except FileExistsError:
+            Path(tmp).unlink(missing_ok=True)
+            raise ObjectExistsError(f"{key} exists already under DATA_FOLDER ({self.root}): nothing was "
+                                    "stored") from None
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise

@@ -25,6 +25,7 @@ from app.settings import MAX_PRESIGN_SECONDS, Settings
 from app.storage.base import (
     CHUNK_SIZE,
     ChecksumMismatchError,
+    ObjectExistsError,
     ObjectStat,
     Storage,
     StorageError,
@@ -75,10 +76,11 @@ class S3Storage(Storage):
         """Whether a reference's bucket part names this store (bucket, access-point ARN or alias)."""
         return bucket in {self.bucket_name, self.target, self.settings.access_point} - {None}
 
-    def save_file(self, key: str, path: Path, content_type: str, expected_sha256: str | None = None) -> ObjectStat:
+    def save_file(self, key: str, path: Path, content_type: str, expected_sha256: str | None = None,
+                  if_absent: bool = False) -> ObjectStat:
         """Upload and verify; a file whose SHA-256 is not ``expected_sha256`` (its record's) is refused unsent."""
         with Path(path).open("rb") as source:
-            return self._save(key, source, content_type, expected_sha256)
+            return self._save(key, source, content_type, expected_sha256, if_absent)
 
     def content_sha256(self, key: str) -> str | None:
         """From one HEAD: the SHA-256 every upload here records in its metadata (multipart ones too)."""
@@ -91,7 +93,8 @@ class S3Storage(Storage):
             spool.seek(0)
             return self._save(key, spool, content_type)
 
-    def _save(self, key: str, source: BinaryIO, content_type: str, expected_sha256: str | None = None) -> ObjectStat:
+    def _save(self, key: str, source: BinaryIO, content_type: str, expected_sha256: str | None = None,
+              if_absent: bool = False) -> ObjectStat:
         """Hash, check, upload, verify.
 
         Below the multipart threshold the object is read into memory once, so the bytes hashed are the
@@ -115,17 +118,23 @@ class S3Storage(Storage):
             raise ChecksumMismatchError(
                 f"{key}: the data to upload has SHA-256 {digest.sha256_hex}, expected {expected_sha256}; "
                 "nothing was uploaded")
-        reply = self._upload(key, body, content_type, digest)
+        reply = self._upload(key, body, content_type, digest, if_absent)
         return self._verified(key, digest, content_type, reply)
 
-    def _upload(self, key: str, body: bytes | BinaryIO, content_type: str, digest: FileDigest) -> dict[str, Any] | None:
-        """One PUT carrying the SHA-256 below the multipart threshold (its reply returned); multipart above it."""
+    def _upload(self, key: str, body: bytes | BinaryIO, content_type: str, digest: FileDigest,
+                if_absent: bool) -> dict[str, Any] | None:
+        """One PUT carrying the SHA-256 below the multipart threshold (its reply returned); multipart above it.
+
+        Create-only (``if_absent``): the PUT is conditional (``If-None-Match: *``, S3 answers 412 where an object
+        is); s3transfer passes no condition on, so a multipart upload asks first with one HEAD."""
         args = {"ContentType": content_type, "Metadata": {"sha256": digest.sha256_hex}}
+        if if_absent and digest.size >= self.part_size and self.exists(key):
+            raise ObjectExistsError(f"s3://{self.target}/{key} exists already: nothing was uploaded")
         with self._errors("s3:PutObject", key):
             if digest.size < self.part_size:
                 return self.client.put_object(  # type: ignore[no-any-return]
-                    Bucket=self.target, Key=safe_key(key), Body=body,
-                    ChecksumAlgorithm="SHA256", ChecksumSHA256=digest.s3_checksum, **args)
+                    Bucket=self.target, Key=safe_key(key), Body=body, ChecksumAlgorithm="SHA256",
+                    ChecksumSHA256=digest.s3_checksum, **({"IfNoneMatch": "*"} if if_absent else {}), **args)
             from s3transfer.manager import TransferConfig, TransferManager  # boto3's upload_fileobj, minus boto3
 
             config = TransferConfig(multipart_threshold=self.part_size, multipart_chunksize=self.part_size)
@@ -240,7 +249,8 @@ class S3Storage(Storage):
             translated = translate(error, action, f"s3://{self.target}/{key}", self.target)
             if isinstance(translated, StorageUnavailableError) and not isinstance(error, ClientError):
                 self.breaker.trip(str(translated))
-            self.on_error(translated)
+            if not isinstance(translated, ObjectExistsError):  # a create-only PUT's refusal is an answer
+                self.on_error(translated)
             raise translated from error
         self.breaker.close()
 

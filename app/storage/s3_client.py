@@ -17,6 +17,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from app.settings import Secret, Settings
 from app.storage.base import (
     ChecksumMismatchError,
+    ObjectExistsError,
     ObjectNotFoundError,
     StorageAccessDeniedError,
     StorageError,
@@ -28,7 +29,8 @@ _DENIED = {"403", "AccessDenied", "Forbidden", "AllAccessDisabled", "InvalidAcce
            "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken"}
 _BAD_BODY = {"BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch"}  # S3 hashed the body: not as declared
 _UNAVAILABLE = {"500", "502", "503", "504", "SlowDown", "ServiceUnavailable", "InternalError",
-                "RequestTimeout", "RequestTimeTooSkewed"}
+                "RequestTimeout", "RequestTimeTooSkewed",
+                "ConditionalRequestConflict"}  # two create-only PUTs of one key at once: S3 says retry
 
 
 def make_client(settings: Settings) -> Any:
@@ -128,6 +130,8 @@ def translate(error: BaseException, action: str, where: str, bucket: str) -> Sto
         if code in _BAD_BODY:
             return ChecksumMismatchError(f"S3 refused the body sent for {where}: it does not match its declared "
                                          f"checksum ({code}); nothing was stored")
+        if code == "PreconditionFailed":  # only create-only PUTs carry a condition (If-None-Match: *)
+            return ObjectExistsError(f"{where} exists already: nothing was uploaded")
         if code == "NoSuchBucket":
             return StorageError(f"bucket {bucket!r} does not exist: check S3_BUCKET_NAME")
         return StorageError(f"S3 refused {action} on {where}: {code}")

@@ -80,9 +80,24 @@ def test_to_s3_moves_every_episode_then_a_rerun_does_nothing(env, audio, capsys,
     heads = counted(monkeypatch, S3Storage, "_head")
     before = snapshot(env)
     assert main(["migrate", "to-s3"]) == 0
-    assert "done: 0 moved, 1 already in place, 0 failed" in capsys.readouterr().out  # the orphan, by listing
-    assert snapshot(env) == before  # no HEAD per episode: one listing, and one HEAD for the one key it shows
+    assert "done: 0 moved, 1 already in place, 0 failed" in capsys.readouterr().out  # the orphan, by one HEAD
+    assert snapshot(env) == before  # no request per episode (the records say they are in S3), no listing
     assert heads == [("episodes/_orphans/lost_show/audio/lost_show.mp3",)]
+
+
+@pytest.mark.parametrize("left", ["the same bytes", "other bytes"])
+def test_an_upload_a_killed_run_left_is_found_by_its_create_only_put(env, audio, capsys, monkeypatch, left) -> None:
+    with Runtime.open(Settings.from_env(env)) as runtime:
+        item = next(i for i in ToS3(runtime.episodes).plan().items if i.action is Action.UPLOAD)
+    leftover = Path(env["DATA_FOLDER"]).parent / "leftover.mp3"
+    leftover.write_bytes((Path(env["DATA_FOLDER"]) / item.source).read_bytes() if left == "the same bytes" else b"x")
+    S3Storage(Settings.from_env(env)).save_file(item.dest, leftover, "audio/mpeg")  # uploaded; record not switched
+    listings, puts = counted(monkeypatch, S3Storage, "list"), counted(monkeypatch, S3Storage, "save_file")
+    assert main(["migrate", "to-s3"]) == 0
+    held = left == "the same bytes"
+    assert f"done: {7 - held} moved, {int(held)} already in place, 0 failed" in capsys.readouterr().out
+    assert listings == [] and puts.count((item.dest,)) == (1 if held else 2)  # refused; other bytes: overwritten
+    assert played(env, "s3") == audio
 
 
 def test_a_local_file_unlike_its_record_is_neither_uploaded_nor_switched(env, audio, capsys) -> None:

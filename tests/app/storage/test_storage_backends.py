@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from app.settings import Settings
-from app.storage import LocalStorage, ObjectNotFoundError, Storage
+from app.storage import LocalStorage, ObjectExistsError, ObjectNotFoundError, Storage
 from app.storage.s3 import S3Storage
 from tests.support.aws import ACCOUNT, BUCKET, REGION, s3_env
 from tests.support.data import read_all
@@ -47,6 +47,19 @@ def test_save_file_then_read_back_byte_identical(storage: Storage, tmp_path: Pat
     assert stat.size == size
     assert stat.content_type == "audio/mpeg"
     assert read_all(storage, "episodes/u/e/in.mp3") == data
+
+
+@pytest.mark.parametrize("size", [1000, 12 * MiB + 7])  # one conditional PUT; multipart (asks with a HEAD)
+def test_a_create_only_save_stores_a_new_key_and_leaves_an_existing_one(storage: Storage, tmp_path: Path,
+                                                                      size: int) -> None:
+    first, second = tmp_path / "first.mp3", tmp_path / "second.mp3"
+    first.write_bytes(payload(size))
+    second.write_bytes(payload(size))
+    assert storage.save_file("episodes/u/e/a.mp3", first, "audio/mpeg", if_absent=True).size == size
+    with pytest.raises(ObjectExistsError, match="episodes/u/e/a.mp3"):
+        storage.save_file("episodes/u/e/a.mp3", second, "audio/mpeg", if_absent=True)
+    assert read_all(storage, "episodes/u/e/a.mp3") == first.read_bytes()
+    assert [stat.key for stat in storage.list("episodes/u/e/")] == ["episodes/u/e/a.mp3"]  # nothing left behind
 
 
 def test_save_stream_keeps_content_type(storage: Storage) -> None:
