@@ -51,6 +51,14 @@ def test_the_sink_stores_verifies_and_returns_a_put(sink: str) -> None:
         s3.put_object(Bucket=BUCKET, Key="a/bad.mp3", Body=body, ChecksumSHA256=base64.b64encode(b"0" * 32).decode())
 
 
+def test_the_sink_answers_a_body_larger_than_its_write_slice_whole_and_a_create_only_put_once(sink: str) -> None:
+    s3, body = client(sink), os.urandom(3 * 1024 * 1024 + 5)  # written to the client a slice of 1 MiB at a time
+    s3.put_object(Bucket=BUCKET, Key="a/long.mp3", Body=body, IfNoneMatch="*")
+    assert s3.get_object(Bucket=BUCKET, Key="a/long.mp3")["Body"].read() == body
+    with pytest.raises(ClientError, match="PreconditionFailed"):
+        s3.put_object(Bucket=BUCKET, Key="a/long.mp3", Body=b"other", IfNoneMatch="*")
+
+
 def test_the_sink_lists_by_page_and_by_folder_and_deletes(sink: str) -> None:
     s3 = client(sink)
     for n in range(5):
