@@ -15,7 +15,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -161,6 +160,8 @@ class S3Storage(Storage):
         if not digest.matches_checksum(stored):
             raise ChecksumMismatchError(
                 f"s3://{self.bucket_name}/{key} was stored with SHA-256 {stored}, expected {digest.s3_checksum}")
+        from email.utils import parsedate_to_datetime  # with a reply to read: a rerun with nothing to send skips it
+
         headers = reply["ResponseMetadata"].get("HTTPHeaders", {})
         replied_at = headers.get("last-modified") or headers.get("date")
         modified = parsedate_to_datetime(replied_at) if replied_at else datetime.now(UTC)
