@@ -1,9 +1,8 @@
 """The app's environment contract and its settings: one declarative model, the single source.
 
 Each field of ``Settings`` is one environment variable (a ``Variable``, ``app/variables.py``): its name,
-default, meaning,
-how its text is parsed and bounded, how Render's blueprint carries it (``blueprint``) and whether it
-only matters with S3 on (``s3_only``); credentials are ``Secret``. ``app/env_contract.json`` is
+default, meaning, how its text is parsed and bounded, how Render's blueprint carries it (``blueprint``)
+and whether it only matters with S3 on (``s3_only``); credentials are ``Secret``. ``app/env_contract.json`` is
 generated from this model (``ephitup contract``) so that ``infra/`` can read the contract as data
 without importing the app.
 
