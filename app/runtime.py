@@ -12,7 +12,6 @@ import logging
 import os
 import threading
 from dataclasses import dataclass, field
-from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -56,6 +55,8 @@ class Runtime:
     # Held by a background pass while it runs; close() takes it, so nothing it uses is closed under it.
     _busy: threading.Lock = field(default_factory=threading.Lock)
     _closed: bool = False
+    _metrics: Metrics | None = None
+    _metrics_made: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def open(cls, settings: Settings | None = None, require_s3: bool = False) -> Runtime:
@@ -74,13 +75,16 @@ class Runtime:
         episodes.observe = lambda outcome, uploaded_bytes: runtime.metrics.finalize(outcome, uploaded_bytes)
         return runtime
 
-    @cached_property
+    @property
     def metrics(self) -> Metrics:
-        """Made when first counted or scraped: a command that neither serves nor fails never loads
-        prometheus_client (about 18 ms of each start)."""
-        from app.metrics import Metrics
+        """Made when first counted or scraped, once (a worker thread and a request may come first together): a
+        command that neither serves nor fails never loads prometheus_client (about 18 ms of each start)."""
+        with self._metrics_made:
+            if self._metrics is None:
+                from app.metrics import Metrics
 
-        return Metrics(self.settings.data_folder, pending=lambda: self.records.pending_summary()[0])
+                self._metrics = Metrics(self.settings.data_folder, pending=lambda: self.records.pending_summary()[0])
+            return self._metrics
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
