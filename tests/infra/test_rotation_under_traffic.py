@@ -14,7 +14,9 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
@@ -34,10 +36,31 @@ AUDIO = os.urandom(300_000)
 
 
 class Router:
-    """Where listeners are sent: the live instance (Render's router, for one service)."""
+    """Where listeners are sent: the live instance (Render's router, for one service). A deploy switches new
+    requests to the new instance and lets the old one finish those it holds before it stops."""
 
     def __init__(self, client: httpx.Client) -> None:
         self.client = client
+        self._held: Counter[httpx.Client] = Counter()
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def route(self) -> Iterator[httpx.Client]:
+        with self._changed:
+            client = self.client
+            self._held[client] += 1
+        try:
+            yield client
+        finally:
+            with self._changed:
+                self._held[client] -= 1
+                self._changed.notify_all()
+
+    def switch(self, client: httpx.Client) -> None:
+        """New requests to ``client``; returns once the old instance's requests have finished."""
+        with self._changed:
+            old, self.client = self.client, client
+            assert self._changed.wait_for(lambda: self._held[old] == 0, timeout=60), "requests never finished"
 
 
 def traffic(router: Router, stop: threading.Event, failures: list[str], done: list[str],
@@ -45,7 +68,8 @@ def traffic(router: Router, stop: threading.Event, failures: list[str], done: li
     def loop() -> None:
         while not stop.is_set():
             try:
-                failure = work(router.client)
+                with router.route() as client:
+                    failure = work(client)
             except httpx.HTTPError as error:
                 failure = f"{type(error).__name__}: {error}"
             (failures if failure else done).append(failure or "ok")
@@ -88,8 +112,7 @@ def test_streams_and_uploads_see_no_failure_while_the_key_is_replaced(moto: Stop
     def deploy(variables: dict[str, str]) -> None:
         """Render's deploy: the new instance starts on the service's variables, takes traffic, the old stops."""
         app, new_client = app_on(variables)
-        router.client = new_client
-        time.sleep(0.3)  # requests already on the old instance finish there
+        router.switch(new_client)  # requests already on the old instance finish there
         running.pop(0).__exit__()
         running.append(app)
 
