@@ -53,7 +53,7 @@ class Move(abc.ABC):
         HEAD, only for a key the listing shows, the SHA-256 its upload recorded. For files every run meets
         again (sources the single side keeps): one listing, not a HEAD or an upload each."""
         held = listing.get(key)
-        if held is not None and held.size == size and self.holds_copy(key, sha256):
+        if held is not None and held.size == size and self.remote_matches(key, sha256):
             return held
         return None
 
@@ -62,17 +62,19 @@ class Move(abc.ABC):
         killed after this upload, before the switch); True: held.
 
         Nothing is listed or asked first: the PUT is create-only, and only where S3 refuses it (an object is
-        there) is that object checked, by one HEAD. A listing would cost a round trip per 1000 keys of the
+        there) is that object checked: a HEAD for the SHA-256 its upload recorded, a second for its ETag when
+        it is kept. A listing would cost a round trip per 1000 keys of the
         whole bucket before the first upload, to find at most the few uploads a killed run left."""
         try:
             return self.remote.save_file(key, path, content_type, expected_sha256=sha256, if_absent=True), False
         except ObjectExistsError:
-            if self.holds_copy(key, sha256):
+            if self.remote_matches(key, sha256):
                 return self.remote.stat(key), True
             return self.remote.save_file(key, path, content_type, expected_sha256=sha256), False  # other bytes
 
-    def holds_copy(self, key: str, sha256: str) -> bool:
-        """Whether S3 holds content with this SHA-256 at ``key``: one HEAD (the SHA-256 every upload records)."""
+    def remote_matches(self, key: str, sha256: str) -> bool:
+        """Whether S3 holds content with this SHA-256 at ``key`` (the twin of ``local_matches``): one HEAD, for
+        the SHA-256 every upload records."""
         try:
             return self.remote.content_sha256(key) == sha256
         except FileNotFoundError:

@@ -68,7 +68,7 @@ class ToS3(Move):
         """A file no record knows stays on the disk and is met by every run: one HEAD before sending it."""
         path = self.local.path(item.source)
         sha256 = self._sha256(path, None)
-        if self.holds_copy(item.dest, sha256):
+        if self.remote_matches(item.dest, sha256):
             return True
         content_type = self.local.stat(item.source).content_type or "application/octet-stream"
         self.remote.save_file(item.dest, path, content_type, expected_sha256=sha256)
