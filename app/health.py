@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from app.background import Gate, Reconciler, every
 from app.records import Records
 from app.storage import StorageAccessDeniedError, StorageError, parse_s3_url
 from app.storage.stores import Stores
@@ -77,20 +78,42 @@ def disk_error(error: Exception) -> tuple[int, str] | None:
     return None
 
 
+@dataclass(frozen=True)
+class HealthLimits:
+    """When the background checks run and what they call a problem (from the settings, by the root)."""
+
+    interval: float = 15.0
+    pending_alert_seconds: float = 15 * 60
+    disk_degraded_percent: float = 80.0
+    disk_error_percent: float = 95.0
+
+
 class Watch:
-    """The checks too slow or too costly for every ``/health`` request: run in the background, cached.
+    """What ``/health`` reads, and the background checks too slow or too costly for every request.
 
     ``probe()`` asks S3 for one tiny listing (bounded by the client's timeouts and the breaker);
-    ``count_stranded()`` counts records that point into a store this app cannot reach; ``problems()`` adds
-    the cheap check (pending uploads waiting too long) and is what ``/health`` reads.
+    ``count_stranded()`` counts records that point into a store this app cannot reach (under the gate: it
+    reads the records); ``problems()`` adds the cheap checks (the disk, pending uploads waiting too long,
+    the reconciler's last failure) to the cached ones and to what start-up found.
     """
 
-    def __init__(self, records: Records, stores: Stores, pending_alert_seconds: float = 15 * 60,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.records, self.stores, self.clock = records, stores, clock
-        self.pending_alert_seconds = pending_alert_seconds
+    def __init__(self, records: Records, stores: Stores, gate: Gate, limits: HealthLimits,
+                 reconciler: Reconciler | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.records, self.stores, self.gate, self.limits = records, stores, gate, limits
+        self.reconciler, self.clock = reconciler, clock
+        self.startup: list[Problem] = []
         self.s3: list[Problem] = []
         self.stranded: list[Problem] = []
+
+    def once(self) -> None:
+        """One round of the background checks: the S3 probe needs no gate; the records' count does."""
+        self.probe()
+        with self.gate.open() as usable:
+            if usable:
+                self.count_stranded()
+
+    async def forever(self) -> None:
+        await every(self.limits.interval, self.once, "health check")
 
     def probe(self) -> None:
         found: list[Problem] = []
@@ -119,9 +142,14 @@ class Watch:
                          for bucket, count in sorted(counts.items())]
 
     def problems(self) -> list[Problem]:
+        folder = self.stores.local.root
+        found = [*self.startup, *disk_problems(read_disk(folder), folder, self.limits.disk_degraded_percent,
+                                               self.limits.disk_error_percent)]
+        if self.reconciler is not None and self.reconciler.error:
+            found.append(Problem("warning", f"last reconcile pass failed: {self.reconciler.error}"))
         count, oldest, last_error = self.records.pending_summary()
-        found = [*self.s3, *self.stranded]
-        if oldest is not None and self.clock() - oldest > self.pending_alert_seconds:
+        found += [*self.s3, *self.stranded]
+        if oldest is not None and self.clock() - oldest > self.limits.pending_alert_seconds:
             minutes = (self.clock() - oldest) / 60
             found.append(Problem("warning", f"{count} episode(s) wait to reach S3, the oldest for {minutes:.0f} min "
                                             f"(last error: {last_error}); they play from the disk meanwhile."))

@@ -20,8 +20,9 @@ from app.api.offload import Offload
 from app.databases import DatabaseUnavailableError
 from app.episodes import EpisodeDeletedError
 from app.health import disk_error
-from app.runtime import Runtime
+from app.logs import configure_logging
 from app.settings import Settings
+from app.startup import start
 from app.storage import StorageAccessDeniedError, StorageUnavailableError
 from app.storage.stores import StorageNotConfiguredError
 
@@ -33,9 +34,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = Runtime.start(settings or Settings.from_env())
+        configure_logging()
+        runtime = start(settings or Settings.from_env())
         app.state.runtime, app.state.offload = runtime, Offload()
-        background = [asyncio.create_task(runtime.reconcile_forever()), asyncio.create_task(runtime.check_forever())]
+        background = [asyncio.create_task(runtime.reconciler.forever()), asyncio.create_task(runtime.watch.forever())]
         try:
             yield
         finally:

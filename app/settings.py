@@ -19,25 +19,18 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
-from app.variables import Secret, SettingsError, Variable, env, is_true
+from app.compat.legacy import ACCESS_POINT_ARN, access_point_in_bucket_name
+from app.variables import Choice, Secret, SettingsError, Variable, env, is_true
 
 StorageMode = Literal["local", "s3"]
 ModeSetting = Literal["auto", "local", "s3"]
 Topology = Literal["single", "scaled"]
 AudioDelivery = Literal["proxy", "redirect"]
-
-# SigV4 presigned URLs are valid for at most seven days.
-MAX_PRESIGN_SECONDS = 7 * 24 * 3600
-
-ACCESS_POINT_ARN = re.compile(
-    r"^arn:(?P<partition>aws[\w-]*):s3:(?P<region>[\w-]+):(?P<account>\d{12}):accesspoint/(?P<name>[a-z0-9-]{3,50})$"
-)
 
 
 @dataclass(frozen=True)
@@ -46,34 +39,39 @@ class Settings:
 
     data_folder: Path = env("DATA_FOLDER", "./data", "persistent data root; on Render, the disk's mountPath",
                             parse=Path)
-    storage_mode: ModeSetting = env("STORAGE_MODE", "auto", "auto (S3 iff bucket + both keys are set), local, or s3",
-                                    choices=get_args(ModeSetting))
+    storage_mode: ModeSetting = env("STORAGE_MODE", "auto", "auto (S3 iff a bucket and credentials are set: both "
+                                    "keys, or a role with its web identity token), local, or s3",
+                                    parse=Choice[ModeSetting](get_args(ModeSetting)))
     bucket_name: str | None = env("S3_BUCKET_NAME", None, "bucket name (an access-point ARN is accepted, as in "
-                                  "the seed)", s3_only=True)
+                                  "the seed)", s3_only=True, parse=str)
     access_point: str | None = env("S3_ACCESS_POINT", None, "access-point ARN or alias; object I/O goes through it",
-                                   s3_only=True)
-    region: str = env("S3_REGION", "us-east-2", "the bucket's region", s3_only=True)
+                                   s3_only=True, parse=str)
+    region: str = env("S3_REGION", "us-east-2", "the bucket's region", s3_only=True, parse=str)
     endpoint_url: str | None = env("S3_ENDPOINT_URL", None, "S3-compatible endpoint (emulator, R2, MinIO)",
-                                   blueprint="absent")
+                                   blueprint="absent", parse=str)
     access_key_id: Secret | None = env("AWS_ACCESS_KEY_ID", None, "access key id of the app's IAM user",
                                        parse=Secret, blueprint="sync", s3_only=True, auth="accessKey")
     secret_access_key: Secret | None = env("AWS_SECRET_ACCESS_KEY", None, "secret access key of the app's IAM user",
                                            parse=Secret, blueprint="sync", s3_only=True, auth="accessKey")
     role_arn: str | None = env("AWS_ROLE_ARN", None, "the app's role, assumed with the web identity token (instead "
-                               "of keys)", s3_only=True, auth="oidc")
+                               "of keys)", s3_only=True, auth="oidc", parse=str)
     web_identity_token_file: str | None = env(
         "AWS_WEB_IDENTITY_TOKEN_FILE", None, "the OIDC token file the role is assumed with (Render's, per its OIDC "
-        "documentation)", blueprint="platform", s3_only=True, auth="oidc")
+        "documentation)", blueprint="platform", s3_only=True, auth="oidc", parse=str)
     session_token: Secret | None = env("AWS_SESSION_TOKEN", None, "session token, for temporary credentials",
                                        parse=Secret, blueprint="absent")
     topology: Topology = env(
         "TOPOLOGY", "single", "single: one server, files and records on its disk; scaled: several instances, no "
-        "disk, every file in S3 and the records in DATABASE_URL's PostgreSQL", choices=get_args(Topology))
+        "disk, every file in S3 and the records in DATABASE_URL's PostgreSQL",
+        parse=Choice[Topology](get_args(Topology)))
     database_url: Secret | None = env(
         "DATABASE_URL", None, "PostgreSQL for the records (postgresql://...), for several instances; unset: SQLite "
         "app.db in DATA_FOLDER", parse=Secret, blueprint="database")
+    target_database_url: Secret | None = env(
+        "TARGET_DATABASE_URL", None, "the new PostgreSQL that `ephitup migrate to-scaled` copies the records into "
+        "(operator's shell only)", parse=Secret, blueprint="absent")
     audio_delivery: AudioDelivery = env("AUDIO_DELIVERY", "proxy", "proxy (app streams, Range passed on) or redirect "
-                                        "(307)", choices=get_args(AudioDelivery))
+                                        "(307)", parse=Choice[AudioDelivery](get_args(AudioDelivery)))
     app_token: Secret | None = env("APP_TOKEN", None, "when set, /api/* requires 'Authorization: Bearer <token>'",
                                    parse=Secret, blueprint="generate")
     max_upload_mb: int = env("MAX_UPLOAD_MB", 200, "largest accepted upload, enforced while streaming", parse=int,
@@ -99,6 +97,7 @@ class Settings:
                                     "error in /health", parse=float, gt=0, le=100)
     on_render: bool = env("RENDER", False, "set by Render on its hosts: the data folder must then be the disk",
                           parse=is_true, blueprint="platform")
+    storage: StorageDecision = dataclasses.field(init=False, compare=False)  # made from the fields above
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -107,10 +106,26 @@ class Settings:
         Only the contract's variables are read, by their exact names: the rest of the environment never
         reaches the model."""
         source = os.environ if environ is None else environ
-        given = _access_point_in_bucket_name(
+        given = access_point_in_bucket_name(
             {name: text for name in contract() if (text := source.get(name, "").strip())})
-        return cls(**{field: variable.value(given.get(variable.name)) for field, variable in _FIELDS.items()})
+        values: dict[str, Any] = {}
+        wrong: list[str] = []
+        for field_name, variable in _FIELDS.items():
+            try:
+                values[field_name] = variable.value(given.get(variable.name))
+            except SettingsError as error:
+                wrong.append(str(error))
+        if wrong:
+            raise SettingsError("; ".join(wrong))
+        return cls(**values)
 
+    def __post_init__(self) -> None:
+        """The rules between fields, checked whenever settings are made (``from_env`` or ``replace``)."""
+        if self.disk_degraded_percent >= self.disk_error_percent:
+            raise SettingsError(
+                f"DISK_DEGRADED_PERCENT={self.disk_degraded_percent:g} must be below DISK_ERROR_PERCENT="
+                f"{self.disk_error_percent:g}: lower the first or raise the second")
+        object.__setattr__(self, "storage", self._decide_storage())
 
     @property
     def database_url_value(self) -> str | None:
@@ -138,7 +153,7 @@ class Settings:
         """Credentials from a web identity (boto3's standard chain assumes the role), not from keys."""
         return bool(self.role_arn and self.web_identity_token_file and not self.access_key_id)
 
-    def decide_storage(self) -> StorageDecision:
+    def _decide_storage(self) -> StorageDecision:
         """Pick the storage mode; raise ``SettingsError`` when ``s3`` is asked for but half-set."""
         missing = self.missing_s3_settings()
         problems: list[str] = []
@@ -192,7 +207,8 @@ class StorageDecision:
     problems: tuple[str, ...] = ()
 
 
-_FIELDS: dict[str, Variable] = {item.name: item.metadata["variable"] for item in dataclasses.fields(Settings)}
+_FIELDS: dict[str, Variable] = {item.name: item.metadata["variable"] for item in dataclasses.fields(Settings)
+                                if "variable" in item.metadata}
 
 
 def contract() -> dict[str, Variable]:
@@ -203,16 +219,3 @@ def contract() -> dict[str, Variable]:
 def alias_of(field_name: str) -> str:
     """The environment variable behind a field of ``Settings``."""
     return _FIELDS[field_name].name
-
-
-def _access_point_in_bucket_name(given: dict[str, str]) -> dict[str, str]:
-    """The seed accepted an access-point ARN in S3_BUCKET_NAME: treat it as the access point."""
-    bucket = given.get("S3_BUCKET_NAME", "")
-    if not ACCESS_POINT_ARN.match(bucket):
-        return given
-    return {"S3_ACCESS_POINT": bucket} | {name: text for name, text in given.items() if name != "S3_BUCKET_NAME"}
-
-
-def is_s3_configured(environ: Mapping[str, str] | None = None) -> bool:
-    """The seed's rule: S3 iff a bucket and both keys are set (``STORAGE_MODE`` can override)."""
-    return Settings.from_env(environ).decide_storage().mode == "s3"

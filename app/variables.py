@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar, overload
 
 Blueprint = Literal["value", "sync", "generate", "platform", "absent", "database"]
 AwsAuth = Literal["accessKey", "oidc"]
+T = TypeVar("T")
 
 
 class SettingsError(ValueError):
@@ -47,19 +48,31 @@ def is_true(text: str) -> bool:
     return text.lower() == "true"
 
 
+class Choice(Generic[T]):
+    """A parser for one of a few words, matched without regard to case: ``Choice[Mode](get_args(Mode))``, so that
+    the field's type is the ``Literal`` itself."""
+
+    def __init__(self, words: tuple[str, ...]) -> None:
+        self.words = words
+
+    def __call__(self, text: str) -> T:
+        if text.lower() not in self.words:
+            raise ValueError(text)
+        return text.lower()  # type: ignore[return-value]  # one of the Literal's words, checked above
+
+
 @dataclass(frozen=True)
 class Variable:
     """One environment variable of the contract, and how its text becomes the field's value.
 
-    ``default`` is as the contract states it (``"./data"``, ``3.0``); ``choices`` are matched without regard
-    to case; ``ge``, ``gt``, ``le`` bound a number; ``auth``: the variable belongs to one way of getting AWS
-    credentials only (a stack's ``awsAuth``)."""
+    ``default`` is as the contract states it (``"./data"``, ``3.0``); ``parse`` turns the text into the value
+    (a ``Choice`` for one of a few words); ``ge``, ``gt``, ``le`` bound a number; ``auth``: the variable belongs
+    to one way of getting AWS credentials only (a stack's ``awsAuth``)."""
 
     name: str
     default: Any
     meaning: str
     parse: Callable[[str], Any] = str
-    choices: tuple[str, ...] = ()
     ge: float | None = None
     gt: float | None = None
     le: float | None = None
@@ -71,18 +84,20 @@ class Variable:
     def secret(self) -> bool:
         return self.parse is Secret
 
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return self.parse.words if isinstance(self.parse, Choice) else ()
+
     def value(self, text: str | None) -> Any:
         """The value of ``text`` (stripped; ``None``: unset, the default); a ``SettingsError`` naming the variable,
         the value and what would be accepted."""
         if text is None:
             return self.parse(self.default) if isinstance(self.default, str) else self.default
-        if self.choices:
-            if text.lower() not in self.choices:
-                raise SettingsError(f"{self.name}={text!r} is not one of {', '.join(self.choices)}")
-            return text.lower()
         try:
             value = self.parse(text)
         except ValueError:
+            if self.choices:
+                raise SettingsError(f"{self.name}={text!r} is not one of {', '.join(self.choices)}") from None
             kind = "number" if self.parse in (int, float) else "valid value"
             raise SettingsError(f"{self.name}={text!r} is not a {kind}") from None
         broken = self._broken_bound(value)
@@ -100,6 +115,17 @@ class Variable:
         return None
 
 
-def env(name: str, default: Any, meaning: str, **rules: Any) -> Any:
-    """One field of ``Settings``: the environment variable ``name`` (``rules``: see ``Variable``)."""
-    return field(metadata={"variable": Variable(name, default, meaning, **rules)})
+@overload
+def env(name: str, default: None, meaning: str, *, parse: Callable[[str], T], **rules: Any) -> T | None: ...
+
+
+@overload
+def env(name: str, default: T | str, meaning: str, *, parse: Callable[[str], T], **rules: Any) -> T: ...
+
+
+def env(name: str, default: Any, meaning: str, *, parse: Callable[[str], T], **rules: Any) -> Any:
+    """One field of ``Settings``: the environment variable ``name`` (``rules``: see ``Variable``).
+
+    Typed by its parser, so that mypy checks each field: a ``None`` default makes it optional; a text default
+    is parsed like the environment's text (``"./data"`` for a ``Path``)."""
+    return field(metadata={"variable": Variable(name, default, meaning, parse, **rules)})

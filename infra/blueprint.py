@@ -18,15 +18,15 @@ import jinja2
 import yaml
 
 from infra.contract import app_env, load_contract
-from infra.environment import PROJECT, ConfigError, Environment
-from infra.outputs import AWS_KEY_ID, AWS_SECRET, SECRET_KEYS
+from infra.environment import ConfigError, Environment
+from infra.names import PROJECT
+from infra.outputs import AWS_KEY_ID, AWS_SECRET, BLUEPRINT_KEYS, SECRET_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON_VERSION = "3.11.11"
 BUILD_COMMAND = "pip install --upgrade pip && pip install ."
 START_COMMAND = "uvicorn app.main:app --host 0.0.0.0 --port $PORT"
 SCHEMA_COMMAND = "ephitup schema"  # the records' schema steps, before a deploy takes traffic
-REQUIRED_OUTPUTS = ("storage_mode", "bucket_name", "access_point_arn", "region")
 
 
 class RenderError(ConfigError):
@@ -168,7 +168,7 @@ def _required_outputs(stack: StackInput) -> Mapping[str, Any]:
           f"--stack {name}` and commit outputs/{name}.json (or pass --outputs {name}=FILE)"
     if stack.outputs is None:
         raise RenderError(f"stack {name}: ephitup:s3Enabled is true but no outputs were given: {fix}")
-    missing = [key for key in REQUIRED_OUTPUTS if not stack.outputs.get(key)]
+    missing = [key for key in BLUEPRINT_KEYS if not stack.outputs.get(key)]
     if missing:
         raise RenderError(f"stack {name}: the outputs lack {', '.join(missing)}: {fix}")
     if stack.outputs["storage_mode"] != "s3":

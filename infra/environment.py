@@ -29,8 +29,8 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 
 from infra.errors import ConfigError
+from infra.names import PROJECT, default_access_point
 
-PROJECT = "ephitup"
 RenderRegion = Literal["oregon", "ohio", "virginia", "frankfurt", "singapore"]
 # Render's serverPlan enum (blueprint schema, October 2026) without "free": the free plan has no disk.
 RenderPaidPlan = Literal[
@@ -172,7 +172,7 @@ class Environment(BaseModel):
     def _derived_defaults(cls, values: dict[str, Any]) -> dict[str, Any]:
         """An empty access point name means the stack's own, ``ephitup-<stack>``."""
         name = f"{PROJECT}:accessPointName"
-        return values if values.get(name) else {**values, name: f"ephitup-{values.get('stack')}"}
+        return values if values.get(name) else {**values, name: default_access_point(str(values.get("stack")))}
 
     @model_validator(mode="after")
     def _scaled_needs_s3_one_region_and_a_range(self) -> Environment:

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from infra.environment import PROJECT, ConfigError, Environment
+from infra import names
+from infra.environment import ConfigError, Environment
 
 OUTPUTS_FOLDER = "outputs"
 BLUEPRINT_KEYS = ("project", "stack", "storage_mode", "region", "bucket_name", "access_point_arn")
@@ -59,21 +60,21 @@ def check_against(env: Environment, outputs: Mapping[str, Any]) -> None:
     if missing:
         raise OutputsError(f"stack {env.stack}: the outputs lack {', '.join(missing)} {fix}")
     made_by = outputs.get("project"), outputs.get("stack")
-    if made_by != (PROJECT, env.stack):
+    if made_by != (names.PROJECT, env.stack):
         raise OutputsError(f"stack {env.stack}: these outputs are stack {made_by[1]!r}'s (project {made_by[0]!r}), "
-                           f"not {PROJECT}/{env.stack}'s {fix}")
+                           f"not {names.PROJECT}/{env.stack}'s {fix}")
     if outputs.get("region") != env.region:
         raise OutputsError(f"stack {env.stack}: the outputs' region {outputs.get('region')!r} is not the stack's "
                            f"aws:region {env.region!r} {fix}")
     bucket = str(outputs.get("bucket_name") or "")
-    expected = env.bucket_name or f"ephitup-{env.stack}-"
+    expected = env.bucket_name or names.bucket_prefix(env.stack)
     if not (bucket == env.bucket_name if env.bucket_name else bucket.startswith(expected)):
         raise OutputsError(f"stack {env.stack}: bucket {bucket!r} is not this stack's ({expected}...) {fix}")
     role = str(outputs.get("role_arn") or "")
-    own_role = rf"arn:aws[\w-]*:iam::\d{{12}}:role/ephitup/ephitup-{re.escape(env.stack)}-app"
+    own_role = rf"arn:aws[\w-]*:iam::\d{{12}}:role{re.escape(names.IAM_PATH + names.app_identity(env.stack))}"
     if env.aws_auth == "oidc" and not re.fullmatch(own_role, role):
         raise OutputsError(f"stack {env.stack}: awsAuth is oidc but the outputs' role_arn {role or 'is missing'!r} is "
-                           f"not this stack's role (ephitup-{env.stack}-app) {fix}")
+                           f"not this stack's role ({names.app_identity(env.stack)}) {fix}")
     if env.aws_auth != "oidc" and role:
         raise OutputsError(f"stack {env.stack}: the outputs hold a role_arn but awsAuth is {env.aws_auth} {fix}")
     access_point = _ACCESS_POINT.match(str(outputs.get("access_point_arn") or ""))

@@ -12,13 +12,11 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from infra import names
 from infra.contract import app_env
 from infra.environment import Environment, stack_keys
 from infra.key_delivery import RenderKeyDelivery
 from infra.storage import MediaStorage
-
-# A secret stack key read here only (pulumi config set --secret): the typed model holds no secrets.
-RENDER_API_KEY_CONFIG = "renderApiKey"
 
 
 def read_environment() -> Environment:
@@ -38,7 +36,7 @@ def define(env: Environment) -> dict[str, Any]:
     if not env.s3_enabled:
         return {**made_by, "storage_mode": "local", "region": env.region, "app_env": app_env(env)}
     account_id = aws.get_caller_identity_output().account_id
-    storage = MediaStorage("media", env, account_id)
+    storage = MediaStorage(names.STORAGE_COMPONENT, env, account_id)
     outputs: dict[str, Any] = {
         **made_by,
         "storage_mode": "s3",
@@ -62,7 +60,7 @@ def define(env: Environment) -> dict[str, Any]:
     if env.deliver_keys:
         delivery = RenderKeyDelivery("render-keys", env.render_service, env.render_service_id,
                                      storage.access_key.id, storage.access_key.secret,
-                                     api_key=pulumi.Config("ephitup").get_secret(RENDER_API_KEY_CONFIG))
+                                     api_key=pulumi.Config("ephitup").get_secret(names.RENDER_API_KEY_CONFIG))
         outputs["keys_delivered_to"] = delivery.delivered_to
     return outputs
 

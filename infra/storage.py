@@ -12,7 +12,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from infra import policies
+from infra import names, policies
 from infra.environment import Environment
 
 ABORT_MULTIPART_AFTER_DAYS = 7
@@ -28,20 +28,47 @@ class MediaStorage(pulumi.ComponentResource):
 
     def __init__(self, name: str, env: Environment, account_id: pulumi.Input[str],
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("ephitup:storage:MediaStorage", name, None, opts)
+        super().__init__(names.STORAGE_COMPONENT_TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = {"project": "ephitup", "environment": env.stack, "managed-by": "pulumi"}
+        self.bucket = self._bucket(name, env, tags, account_id)
+        self.access_point = aws.s3.AccessPoint(
+            f"{name}-access-point", bucket=self.bucket.id, name=env.access_point_name,
+            public_access_block_configuration={
+                "block_public_acls": True, "block_public_policy": True,
+                "ignore_public_acls": True, "restrict_public_buckets": True,
+            },
+            opts=child,
+        )
+        self.app_policy_document = self.access_point.arn.apply(
+            lambda arn: policies.to_json(policies.app_user_policy(arn)))
+        principal_arn = self._role(name, env, tags) if env.aws_auth == "oidc" else self._user(name, env, tags)
+        aws.s3control.AccessPointPolicy(
+            f"{name}-access-point-policy", access_point_arn=self.access_point.arn,
+            policy=pulumi.Output.all(self.access_point.arn, principal_arn).apply(
+                lambda args: policies.to_json(policies.access_point_policy(args[0], args[1]))),
+            opts=child,
+        )
+        self.register_outputs({
+            "bucket_name": self.bucket.bucket,
+            "access_point_arn": self.access_point.arn,
+            "app_principal_arn": principal_arn,
+        })
 
-        self.bucket = aws.s3.Bucket(
+    def _bucket(self, name: str, env: Environment, tags: dict[str, str],
+                account_id: pulumi.Input[str]) -> aws.s3.Bucket:
+        """The bucket, private and encrypted, versioned with an expiry, its policy; CORS where origins are set."""
+        child = pulumi.ResourceOptions(parent=self)
+        bucket = aws.s3.Bucket(
             f"{name}-bucket",
             bucket=env.bucket_name,
-            bucket_prefix=None if env.bucket_name else f"ephitup-{env.stack}-",
+            bucket_prefix=None if env.bucket_name else names.bucket_prefix(env.stack),
             force_destroy=False,
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, protect=env.retain_bucket,
                                         retain_on_delete=env.retain_bucket),
         )
-        bucket_id = self.bucket.id
+        bucket_id = bucket.id
         public_access = aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access", bucket=bucket_id, block_public_acls=True, block_public_policy=True,
             ignore_public_acls=True, restrict_public_buckets=True, opts=child,
@@ -72,7 +99,7 @@ class MediaStorage(pulumi.ComponentResource):
         )
         aws.s3.BucketPolicy(
             f"{name}-policy", bucket=bucket_id,
-            policy=pulumi.Output.all(self.bucket.arn, account_id).apply(
+            policy=pulumi.Output.all(bucket.arn, account_id).apply(
                 lambda args: policies.to_json(policies.bucket_policy(args[0], args[1]))),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
         )
@@ -88,37 +115,16 @@ class MediaStorage(pulumi.ComponentResource):
                 }],
                 opts=child,
             )
-        self.access_point = aws.s3.AccessPoint(
-            f"{name}-access-point", bucket=bucket_id, name=env.access_point_name,
-            public_access_block_configuration={
-                "block_public_acls": True, "block_public_policy": True,
-                "ignore_public_acls": True, "restrict_public_buckets": True,
-            },
-            opts=child,
-        )
-        self.app_policy_document = self.access_point.arn.apply(
-            lambda arn: policies.to_json(policies.app_user_policy(arn)))
-        principal_arn = self._role(name, env, tags) if env.aws_auth == "oidc" else self._user(name, env, tags)
-        aws.s3control.AccessPointPolicy(
-            f"{name}-access-point-policy", access_point_arn=self.access_point.arn,
-            policy=pulumi.Output.all(self.access_point.arn, principal_arn).apply(
-                lambda args: policies.to_json(policies.access_point_policy(args[0], args[1]))),
-            opts=child,
-        )
-        self.register_outputs({
-            "bucket_name": self.bucket.bucket,
-            "access_point_arn": self.access_point.arn,
-            "app_principal_arn": principal_arn,
-        })
+        return bucket
 
     def _user(self, name: str, env: Environment, tags: dict[str, str]) -> pulumi.Output[str]:
         child = pulumi.ResourceOptions(parent=self)
-        self.user = aws.iam.User(f"{name}-app-user", name=f"ephitup-{env.stack}-app", path="/ephitup/",
+        self.user = aws.iam.User(f"{name}-app-user", name=names.app_identity(env.stack), path=names.IAM_PATH,
                                  tags=tags, opts=child)
         aws.iam.UserPolicy(f"{name}-app-user-policy", user=self.user.name, policy=self.app_policy_document,
                            opts=child)
         self.access_key = aws.iam.AccessKey(
-            f"{name}-app-key", user=self.user.name,
+            names.child(name, names.ACCESS_KEY), user=self.user.name,
             opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["secret"]),
         )
         return self.user.arn
@@ -131,7 +137,7 @@ class MediaStorage(pulumi.ComponentResource):
                 f"{name}-render-oidc", url=f"https://{policies.render_oidc_issuer(env.render_workspace_id)}",
                 client_id_lists=[policies.OIDC_AUDIENCE], tags=tags, opts=child).arn
         self.role = aws.iam.Role(
-            f"{name}-app-role", name=f"ephitup-{env.stack}-app", path="/ephitup/", tags=tags,
+            f"{name}-app-role", name=names.app_identity(env.stack), path=names.IAM_PATH, tags=tags,
             assume_role_policy=pulumi.Output.from_input(provider_arn).apply(
                 lambda arn: policies.to_json(policies.render_trust_policy(
                     arn, env.render_workspace_id, env.render_oidc_subject))),

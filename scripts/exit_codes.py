@@ -10,5 +10,9 @@ class Exit(IntEnum):
     UNAVAILABLE = 3  # something it needs is unavailable: S3 unreachable, the port already in use
 
 
+EXIT_CODES = ("Exit codes: 0 ok, 1 a check or part of the work failed, 2 bad usage or configuration, "
+              "3 something it needs is unavailable (S3 unreachable, the port in use).")
+
+
 class PortInUseError(OSError):
     """The port to serve on is taken (exit 3)."""

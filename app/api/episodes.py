@@ -17,7 +17,7 @@ from app.api.ranges import binary_responses, ranged_response
 from app.episodes import AUDIO_TYPES
 from app.records import Episode
 from app.runtime import Runtime
-from app.storage import Storage
+from app.storage import Presigner, Storage
 
 REDIRECT_SECONDS = 300  # presigned audio URLs live five minutes
 
@@ -76,7 +76,7 @@ async def episode_audio(rt: RuntimeDep, offload: OffloadDep, request: Request, e
 
 def _audio(rt: Runtime, request: Request, episode: Episode, storage: Storage, key: str) -> Response:
     remote = storage is rt.stores.remote
-    if remote and rt.settings.audio_delivery == "redirect":
+    if isinstance(storage, Presigner) and rt.settings.audio_delivery == "redirect":
         return RedirectResponse(storage.presign(key, REDIRECT_SECONDS), status_code=307,
                                 headers={"Cache-Control": "no-store"})
     if remote and episode.etag:

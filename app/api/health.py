@@ -25,7 +25,7 @@ router = APIRouter(tags=["health"])
             responses={503: {"model": HealthOut, "description": "serving here would do harm: Render stops routing "
                                                                 "to this instance"}})
 def get_health(rt: RuntimeDep, request: Request) -> JSONResponse:
-    problems = rt.problems()
+    problems = rt.watch.problems()
     token = rt.settings.app_token
     trusted = token is None or bearer_holds(token, request.headers.get("authorization", ""))
     status: Literal["ok", "degraded", "error"] = \
@@ -34,7 +34,7 @@ def get_health(rt: RuntimeDep, request: Request) -> JSONResponse:
         ProblemOut(severity=p.severity, message=p.message if trusted else redacted(p.message)) for p in problems])
     if trusted:
         pending = rt.records.pending_uploads()
-        report.storage = StorageOut(mode=rt.decision.mode, settings=rt.settings.public())
+        report.storage = StorageOut(mode=rt.settings.storage.mode, settings=rt.settings.public())
         report.pending_uploads = PendingOut(count=len(pending), episodes=[e.id for e in pending[:20]])
     return JSONResponse(report.model_dump(exclude_none=True),
                         status_code=503 if any(p.stops_traffic for p in problems) else 200)

@@ -12,9 +12,9 @@ module (``to_s3``, ``to_local``, ``fix_keys``, ``to_scaled``) with a planner and
 
 from app.moves.base import Move
 from app.moves.fix_keys import FixKeys
-from app.moves.plan import Action, Item, Plan, Report
+from app.moves.plan import Action, Item, OrphanFile, Plan, Report
 from app.moves.to_local import ToLocal
 from app.moves.to_s3 import ToS3
 from app.moves.to_scaled import ToScaled
 
-__all__ = ["Action", "FixKeys", "Item", "Move", "Plan", "Report", "ToLocal", "ToS3", "ToScaled"]
+__all__ = ["Action", "FixKeys", "Item", "Move", "OrphanFile", "Plan", "Report", "ToLocal", "ToS3", "ToScaled"]

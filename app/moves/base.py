@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import abc
+import functools
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from app.episodes import Episodes
-from app.moves.plan import Action, Plan, Report
-from app.moves.runner import Handler, Subscriber, run
+from app.moves.plan import Action, OrphanFile, Plan, Report
+from app.moves.runner import Handler, Subscriber, Task, run
 from app.records import Episode
 from app.storage import InvalidReferenceError, Location, ObjectExistsError, ObjectStat, Storage, StorageError
 
@@ -29,7 +30,14 @@ class Move(abc.ABC):
         """The function that carries out each action this move plans."""
 
     def run(self, plan: Plan, concurrency: int, on_done: Subscriber = lambda _: None) -> Report:
-        return run(plan, self.handlers(plan), concurrency, on_done)
+        handlers = self.handlers(plan)
+        tasks: list[Task] = [(item, functools.partial(handlers[item.action], item)) for item in plan.items]
+        tasks += [(orphan, functools.partial(self.keep_orphan, orphan)) for orphan in plan.orphans]
+        return run(tasks, concurrency, on_done)
+
+    def keep_orphan(self, orphan: OrphanFile) -> bool:
+        """Only ``migrate to-s3`` plans orphan files; a move that plans none never gets one."""
+        raise NotImplementedError(f"{type(self).__name__} plans no orphan files")
 
     def located(self, plan: Plan) -> Iterator[tuple[Episode, Location]]:
         """Every episode with where its audio is; what cannot be located goes to the plan's problems."""

@@ -37,7 +37,7 @@ class FixKeys(Move):
         return {Action.COPY: self.copy, Action.CLEANUP: self.cleanup, Action.RELINK: self.relink}
 
     def copy(self, item: Item) -> bool:
-        episode = self.records.episode(item.episode_id)  # type: ignore[arg-type]
+        episode = self.records.episode(item.record_id)
         already = self.remote_stat(item.dest)
         if already is None or already.size != episode.size:
             self.remote.copy(item.source, item.dest)  # verified against the upload's SHA-256
@@ -46,12 +46,12 @@ class FixKeys(Move):
 
     def cleanup(self, item: Item) -> bool:
         self.remote.delete(item.source)
-        self.records.forget_superseded(item.episode_id)  # type: ignore[arg-type]
+        self.records.forget_superseded(item.record_id)
         return False
 
     def relink(self, item: Item) -> bool:
         """The bytes are where they belong: only the reference is rewritten (to S3 or to the disk)."""
-        episode = self.records.episode(item.episode_id)  # type: ignore[arg-type]
+        episode = self.records.episode(item.record_id)
         storage = self.episodes.stores.locate(episode.audio_ref)[0]
         self.records.move_audio(episode.id, storage.reference(item.dest))
         return False

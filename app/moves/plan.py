@@ -21,40 +21,56 @@ class Action(StrEnum):
 
 
 @dataclass(frozen=True)
-class Item:
-    """One unit of work: ``action`` moves ``source`` to ``dest`` for an episode (or an orphan file)."""
+class Work:
+    """What every unit of work says of itself: ``action`` moves ``source`` to ``dest``."""
 
     action: Action
     source: str
     dest: str
     size: int
-    episode_id: str | None = None
 
     def describe(self) -> str:
         return f"{self.action.value:8} {self.source} -> {self.dest} ({self.size} bytes)"
 
 
+@dataclass(frozen=True)
+class Item(Work):
+    """Work on one record's file: ``record_id`` is the episode's (or, moving sources, the source's) id."""
+
+    record_id: str
+
+
+@dataclass(frozen=True)
+class OrphanFile(Work):
+    """A local audio file no record knows (``Action.ORPHAN``): kept safe in S3, no record to switch."""
+
+
 @dataclass
 class Plan:
     items: list[Item] = field(default_factory=list)
+    orphans: list[OrphanFile] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # what cannot be done, and why
     listing: dict[str, ObjectStat] = field(default_factory=dict)  # S3 as the plan saw it (one listing)
 
     @property
+    def work(self) -> list[Work]:
+        return [*self.items, *self.orphans]
+
+    @property
     def bytes(self) -> int:
-        return sum(item.size for item in self.items)
+        return sum(work.size for work in self.work)
 
     def summary(self) -> str:
-        counts = Counter(item.action.value for item in self.items)
+        counts = Counter(work.action.value for work in self.work)
         actions = ", ".join(f"{n} {action}" for action, n in sorted(counts.items())) or "nothing to do"
-        return f"{len(self.items)} items ({actions}), {self.bytes / 2**20:.1f} MiB"
+        return f"{len(self.work)} items ({actions}), {self.bytes / 2**20:.1f} MiB"
 
 
 @dataclass
 class Report:
-    done: list[Item] = field(default_factory=list)
-    skipped: list[Item] = field(default_factory=list)  # already in place: nothing transferred
-    failed: list[tuple[Item, str]] = field(default_factory=list)
+    done: list[Work] = field(default_factory=list)
+    skipped: list[Work] = field(default_factory=list)  # already in place: nothing transferred
+    failed: list[tuple[Work, str]] = field(default_factory=list)
     seconds: float = 0.0
 
     @property

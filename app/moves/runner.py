@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
-from app.moves.plan import Action, Item, Plan, Report
+from app.moves.plan import Item, Report, Work
 from app.storage import StorageError
 
 Handler = Callable[[Item], bool]  # True: already in place, nothing transferred
-Subscriber = Callable[[Item], None]  # called once per finished item, success or not
+Task = tuple[Work, Callable[[], bool]]  # a unit of work, and its handler bound to it
+Subscriber = Callable[[Work], None]  # called once per finished item, success or not
 
 
-def run(plan: Plan, handlers: Mapping[Action, Handler], concurrency: int,
-        on_done: Subscriber = lambda _: None) -> Report:
-    """Each item through the handler for its action; an expected failure is reported, a bug propagates."""
+def run(tasks: Sequence[Task], concurrency: int, on_done: Subscriber = lambda _: None) -> Report:
+    """Each task on the pool; an expected failure is reported, a bug propagates."""
     if concurrency < 1:
         raise ValueError(f"--concurrency {concurrency}: must be at least 1")
     report = Report()
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ephitup-move") as pool:
-        futures = {pool.submit(handlers[item.action], item): item for item in plan.items}
+        futures = {pool.submit(handle): work for work, handle in tasks}
         for future in as_completed(futures):
             item = futures[future]
             try:

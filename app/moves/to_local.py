@@ -45,7 +45,7 @@ class ToLocal(Move):
         return {Action.DOWNLOAD: self.download, Action.RELINK: self.download, Action.DELETE: self.delete}
 
     def download(self, item: Item) -> bool:
-        episode = self.records.episode(item.episode_id)  # type: ignore[arg-type]
+        episode = self.records.episode(item.record_id)
         skipped = self.local_matches(item.dest, episode)
         if not skipped:
             chunks = self.remote.open_range(item.source)

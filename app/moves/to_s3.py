@@ -7,7 +7,7 @@ from pathlib import Path, PurePosixPath
 
 from app.episodes import AUDIO_TYPES, LOCAL_EPISODES, Episodes
 from app.moves.base import Move
-from app.moves.plan import Action, Item, Plan
+from app.moves.plan import Action, Item, OrphanFile, Plan
 from app.moves.runner import Handler
 from app.records import Episode
 from app.storage import ChecksumMismatchError, StorageError, build_episode_asset_key
@@ -49,22 +49,22 @@ class ToS3(Move):
                 dest = ORPHAN_PREFIX + "/".join(
                     sanitize_segment(part, "_", record_id=False)
                     for part in PurePosixPath(stat.key[len(LOCAL_EPISODES):]).parts)
-                plan.items.append(Item(Action.ORPHAN, stat.key, dest, stat.size))
+                plan.orphans.append(OrphanFile(Action.ORPHAN, stat.key, dest, stat.size))
         return plan  # nothing asked of S3: a rerun with nothing local left makes no S3 request at all
 
     def handlers(self, plan: Plan) -> Mapping[Action, Handler]:
-        return {Action.UPLOAD: self.upload, Action.ORPHAN: self.upload_orphan, Action.FINISH: self.finish}
+        return {Action.UPLOAD: self.upload, Action.FINISH: self.finish}
 
     def upload(self, item: Item) -> bool:
         """The episode's audio to S3 (create-only: a killed run's upload is found, not sent again), then its
         record switched to it."""
-        record = self.records.episode(item.episode_id)  # type: ignore[arg-type]
+        record = self.records.episode(item.record_id)
         path = self.local.path(item.source)
         stat, held = self.save_once(item.dest, path, record.content_type, self._sha256(path, record))
         self.episodes.commit_remote(record, item.dest, stat.etag, keep_local=self.keep_local)
         return held
 
-    def upload_orphan(self, item: Item) -> bool:
+    def keep_orphan(self, item: OrphanFile) -> bool:
         """A file no record knows stays on the disk and is met by every run: one HEAD before sending it."""
         path = self.local.path(item.source)
         sha256 = self._sha256(path, None)
@@ -75,7 +75,7 @@ class ToS3(Move):
         return False
 
     def finish(self, item: Item) -> bool:
-        episode = self.records.episode(item.episode_id)  # type: ignore[arg-type]
+        episode = self.records.episode(item.record_id)
         held = self.remote_stat(item.dest)
         if held is None or held.size != episode.size:
             raise StorageError(f"s3 holds no full copy of {item.dest}: keeping {item.source}")

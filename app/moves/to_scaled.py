@@ -10,6 +10,7 @@ switching the service back. A rerun skips what is done (one listing; inserts tha
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 from app.episodes import Episodes
@@ -17,7 +18,7 @@ from app.moves.base import Move
 from app.moves.plan import Action, Item, Plan
 from app.moves.runner import Handler
 from app.records import Records
-from app.storage import StorageError
+from app.storage import ObjectStat, StorageError
 from app.storage.checksums import digest_file
 
 UPLOADS = "uploads/"
@@ -47,16 +48,15 @@ class ToScaled(Move):
         return plan
 
     def handlers(self, plan: Plan) -> Mapping[Action, Handler]:
-        self.listing = plan.listing
-        return {Action.UPLOAD: self.upload_source}
+        return {Action.UPLOAD: functools.partial(self.upload_source, plan.listing)}
 
-    def upload_source(self, item: Item) -> bool:
+    def upload_source(self, listing: dict[str, ObjectStat], item: Item) -> bool:
         """The file to S3 under its own key, unless S3 holds these very bytes (a rerun)."""
         path = self.local.path(item.source)
         sha256 = digest_file(path).sha256_hex
-        if self.held_copy(self.listing, item.dest, item.size, sha256) is not None:
+        if self.held_copy(listing, item.dest, item.size, sha256) is not None:
             return True
-        content_type = self.records.source(item.episode_id or "").content_type
+        content_type = self.records.source(item.record_id).content_type
         self.remote.save_file(item.dest, path, content_type, expected_sha256=sha256)
         return False
 

@@ -11,6 +11,7 @@ from app.storage.base import (
     ObjectExistsError,
     ObjectNotFoundError,
     ObjectStat,
+    Presigner,
     Storage,
     StorageAccessDeniedError,
     StorageError,
@@ -22,6 +23,6 @@ from app.storage.references import Location, build_episode_asset_key, parse_refe
 __all__ = [
     "ChecksumMismatchError", "InvalidReferenceError", "LocalStorage", "Location", "ObjectExistsError",
     "ObjectNotFoundError",
-    "ObjectStat", "Storage", "StorageAccessDeniedError", "StorageError", "StorageUnavailableError",
+    "ObjectStat", "Presigner", "Storage", "StorageAccessDeniedError", "StorageError", "StorageUnavailableError",
     "build_episode_asset_key", "parse_reference", "parse_s3_url",
 ]

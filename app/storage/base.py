@@ -8,10 +8,11 @@ Errors double as the builtin a caller would naturally catch: a missing object is
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from app.storage.checksums import PART_SIZE, FileDigest, Readable, digest_stream
 
@@ -60,7 +61,6 @@ class Storage(abc.ABC):
     """Objects addressed by ``/``-separated keys, e.g. ``episodes/u1/e1/e1.mp3``."""
 
     kind: str
-    on_error: Callable[[StorageError], None] = staticmethod(lambda error: None)  # told of every failed call
 
     @property
     @abc.abstractmethod
@@ -76,8 +76,9 @@ class Storage(abc.ABC):
         ``if_absent``: create only; an object already at ``key`` is an ``ObjectExistsError``, left as it is."""
 
     @abc.abstractmethod
-    def save_stream(self, key: str, stream: Readable, content_type: str) -> ObjectStat:
-        """Store what a binary stream yields until EOF."""
+    def save_stream(self, key: str, stream: Readable, content_type: str, expected_sha256: str | None = None,
+                    if_absent: bool = False) -> ObjectStat:
+        """Store what a binary stream yields until EOF (``expected_sha256``, ``if_absent``: as ``save_file``)."""
 
     @abc.abstractmethod
     def open_range(
@@ -125,8 +126,13 @@ class Storage(abc.ABC):
         """Size and checksums of a stored object, read through the interface."""
         return digest_stream(ChunkReader(self.open_range(key, chunk_size=PART_SIZE)))
 
+
+@runtime_checkable
+class Presigner(Protocol):
+    """A store that can hand out a time-limited URL to one object (S3); the disk cannot."""
+
     def presign(self, key: str, expires_in: int = 3600) -> str:
-        raise NotImplementedError(f"{self.kind} storage cannot presign URLs")
+        """A GET URL for ``key``, valid ``expires_in`` seconds."""
 
 
 class ChunkReader:

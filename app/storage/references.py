@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from app.compat.legacy import LEGACY_ROOTS
 from app.storage.base import InvalidReferenceError
 
-LEGACY_ROOTS = ("/mydata", "/app/data", "/data", "./data")
 _TABLE_PREFIX = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*:(?=.)")
 _UNSAFE = re.compile(r"[:\s\\/]+")
 

@@ -12,7 +12,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +20,6 @@ from typing import Any, BinaryIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from app.settings import MAX_PRESIGN_SECONDS, Settings
 from app.storage.base import (
     CHUNK_SIZE,
     ChecksumMismatchError,
@@ -34,24 +33,22 @@ from app.storage.breaker import Breaker
 from app.storage.checksums import PART_SIZE, FileDigest, Readable, digest_stream
 from app.storage.references import safe_key
 from app.storage.s3_client import make_client, translate
-
-BREAKER_SECONDS = 10.0
+from app.storage.s3_config import MAX_PRESIGN_SECONDS, S3Config
 
 
 class S3Storage(Storage):
     kind = "s3"
 
-    def __init__(self, settings: Settings, part_size: int = PART_SIZE) -> None:
-        if not settings.s3_target:
-            raise StorageError("S3 storage needs S3_BUCKET_NAME or S3_ACCESS_POINT")
-        self.settings = settings
-        self.target: str = settings.s3_target  # what object calls pass as Bucket=
-        self.bucket_name: str = settings.bucket_name or settings.s3_target  # what references name
+    def __init__(self, config: S3Config, part_size: int = PART_SIZE,
+                 on_error: Callable[[StorageError], None] = lambda error: None) -> None:
+        self.config = config
+        self.target: str = config.target  # what object calls pass as Bucket=
+        self.bucket_name: str = config.bucket  # what references name
         self.part_size = part_size
+        self.on_error = on_error  # told of every failed call (the app's metrics)
         self._client: Any = None
         self._lock = threading.Lock()
-        # S3 is not called again for a moment after it failed to answer: at most until the reconciler's next pass.
-        self.breaker = Breaker(cooldown=min(settings.reconcile_interval, BREAKER_SECONDS))
+        self.breaker = Breaker(cooldown=config.breaker_seconds)
 
     @property
     def client(self) -> Any:
@@ -59,7 +56,7 @@ class S3Storage(Storage):
         if self._client is None:
             with self._lock:
                 if self._client is None:
-                    self._client = make_client(self.settings)
+                    self._client = make_client(self.config)
         return self._client
 
     @property
@@ -73,7 +70,7 @@ class S3Storage(Storage):
 
     def holds(self, bucket: str) -> bool:
         """Whether a reference's bucket part names this store (bucket, access-point ARN or alias)."""
-        return bucket in {self.bucket_name, self.target, self.settings.access_point} - {None}
+        return bucket in {self.bucket_name, self.target, self.config.access_point} - {None}
 
     def save_file(self, key: str, path: Path, content_type: str, expected_sha256: str | None = None,
                   if_absent: bool = False) -> ObjectStat:
@@ -85,12 +82,13 @@ class S3Storage(Storage):
         """From one HEAD: the SHA-256 every upload here records in its metadata (multipart ones too)."""
         return self._head(key).get("Metadata", {}).get("sha256")  # type: ignore[no-any-return]
 
-    def save_stream(self, key: str, stream: Readable, content_type: str) -> ObjectStat:
+    def save_stream(self, key: str, stream: Readable, content_type: str, expected_sha256: str | None = None,
+                    if_absent: bool = False) -> ObjectStat:
         # Spooled to a temporary file first: the checksum must be known before S3 is told it.
         with tempfile.TemporaryFile() as spool:
-            shutil.copyfileobj(stream, spool, CHUNK_SIZE)
+            shutil.copyfileobj(stream, spool, CHUNK_SIZE)  # type: ignore[misc]  # Readable is read(n)-only
             spool.seek(0)
-            return self._save(key, spool, content_type)
+            return self._save(key, spool, content_type, expected_sha256, if_absent)
 
     def _save(self, key: str, source: BinaryIO, content_type: str, expected_sha256: str | None = None,
               if_absent: bool = False) -> ObjectStat:

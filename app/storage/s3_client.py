@@ -14,7 +14,6 @@ from typing import Any
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from app.settings import Secret, Settings
 from app.storage.base import (
     ChecksumMismatchError,
     ObjectExistsError,
@@ -23,6 +22,7 @@ from app.storage.base import (
     StorageError,
     StorageUnavailableError,
 )
+from app.storage.s3_config import S3Config
 
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
 _DENIED = {"403", "AccessDenied", "Forbidden", "AllAccessDisabled", "InvalidAccessKeyId",
@@ -33,53 +33,44 @@ _UNAVAILABLE = {"500", "502", "503", "504", "SlowDown", "ServiceUnavailable", "I
                 "ConditionalRequestConflict"}  # two create-only PUTs of one key at once: S3 says retry
 
 
-def make_client(settings: Settings) -> Any:
+def make_client(config: S3Config) -> Any:
     """An S3 client with the region always set, SigV4, standard retries and bounded timeouts."""
     from botocore.config import Config
 
     from app.storage.botocore_session import botocore_session, loading_trust_once
 
-    config = Config(
-        region_name=settings.region,
+    client_config = Config(
+        region_name=config.region,
         signature_version="s3v4",
-        retries={"mode": "standard", "total_max_attempts": settings.max_attempts},  # max_attempts counts retries
-        max_pool_connections=settings.max_connections,  # botocore's 10 would queue work behind it
-        connect_timeout=settings.connect_timeout,
-        read_timeout=settings.read_timeout,
+        retries={"mode": "standard", "total_max_attempts": config.max_attempts},  # max_attempts counts retries
+        max_pool_connections=config.max_connections,  # botocore's 10 would queue work behind it
+        connect_timeout=config.connect_timeout,
+        read_timeout=config.read_timeout,
         s3={
             # Emulators and S3-compatible stores rarely resolve virtual-hosted bucket names.
-            "addressing_style": "path" if settings.endpoint_url else "auto",
+            "addressing_style": "path" if config.endpoint_url else "auto",
             # Over https S3 verifies every upload's declared x-amz-checksum-sha256 itself, and TLS guards
             # every body in transit; signing bodies as well would hash each upload a second time (botocore
             # skips it only for checksums it computed itself).
-            "payload_signing_enabled": (settings.endpoint_url or "").startswith("http://"),
+            "payload_signing_enabled": (config.endpoint_url or "").startswith("http://"),
         },
     )
     client = loading_trust_once(botocore_session().create_client(
-        "s3", region_name=settings.region, endpoint_url=settings.endpoint_url, config=config,
-        aws_access_key_id=_revealed(settings.access_key_id),
-        aws_secret_access_key=_revealed(settings.secret_access_key),
-        aws_session_token=_revealed(settings.session_token),
-    ))
+        "s3", region_name=config.region, endpoint_url=config.endpoint_url, config=client_config,
+        **config.credentials.revealed()))
     client.meta.events.register("before-send.s3.PutObject", check_signed_payload)
     for operation in ("PutObject", "UploadPart"):
         client.meta.events.register(f"before-sign.s3.{operation}", send_without_waiting_for_continue)
     return client
 
 
-def caller_identity(settings: Settings) -> str:
-    """The ARN these settings act as on AWS (a user, or a role assumed with a web identity)."""
+def caller_identity(config: S3Config) -> str:
+    """The ARN these credentials act as on AWS (a user, or a role assumed with a web identity)."""
     from app.storage.botocore_session import botocore_session, loading_trust_once
 
     sts = loading_trust_once(botocore_session().create_client(
-        "sts", region_name=settings.region, aws_access_key_id=_revealed(settings.access_key_id),
-        aws_secret_access_key=_revealed(settings.secret_access_key),
-        aws_session_token=_revealed(settings.session_token)))
+        "sts", region_name=config.region, **config.credentials.revealed()))
     return sts.get_caller_identity()["Arn"]  # type: ignore[no-any-return]
-
-
-def _revealed(secret: Secret | None) -> str | None:
-    return None if secret is None else secret.get_secret_value()
 
 
 def send_without_waiting_for_continue(request: Any, **_: Any) -> None:

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from app.episodes import Episodes, ReconcileReport
-from app.runtime import Runtime
 from app.settings import Settings
+from app.startup import start
 
 
 def test_close_waits_for_a_reconcile_pass_still_running_in_its_thread(tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    runtime = Runtime.start(Settings.from_env({"DATA_FOLDER": str(tmp_path), "STORAGE_MODE": "local"}))
+    runtime = start(Settings.from_env({"DATA_FOLDER": str(tmp_path), "STORAGE_MODE": "local"}))
     in_pass, queried = threading.Event(), []
 
     def slow_pass(self: Episodes, force: bool = False) -> ReconcileReport:
@@ -25,11 +25,11 @@ def test_close_waits_for_a_reconcile_pass_still_running_in_its_thread(tmp_path: 
         return ReconcileReport()
 
     monkeypatch.setattr(Episodes, "reconcile", slow_pass)
-    background = threading.Thread(target=runtime.reconcile_once, args=(True,))
+    background = threading.Thread(target=runtime.reconciler.once, args=(True,))
     background.start()
     assert in_pass.wait(5)
     runtime.close()  # returns only once the pass is over
     assert queried == [0]
     background.join(5)
-    runtime.reconcile_once()  # a pass after close does nothing, and does not crash
+    runtime.reconciler.once()  # a pass after close does nothing, and does not crash
     assert queried == [0]

@@ -32,7 +32,7 @@ def records_of(env: dict[str, str]) -> Records:
 def test_scaled_needs_s3_and_postgres(scaled_env: dict[str, str], missing: str) -> None:
     env = {**{k: v for k, v in scaled_env.items() if k != missing}, "STORAGE_MODE": "auto"}
     with pytest.raises(SettingsError, match=f"TOPOLOGY=scaled .* {missing}"):
-        Settings.from_env(env).decide_storage()
+        Settings.from_env(env)
 
 
 def test_every_file_goes_to_s3_and_no_record_points_at_the_disk(scaled_env: dict[str, str]) -> None:

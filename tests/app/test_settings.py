@@ -3,14 +3,15 @@ from pathlib import Path
 import pytest
 
 from app import contract as contract_module
-from app.settings import Settings, SettingsError, contract, is_s3_configured
+from app.compat.s3 import is_s3_configured
+from app.settings import Settings, SettingsError, contract
 
 FULL = {"S3_BUCKET_NAME": "media", "AWS_ACCESS_KEY_ID": "id", "AWS_SECRET_ACCESS_KEY": "wJalr-example"}
 AP_ARN = "arn:aws:s3:us-east-2:123456789012:accesspoint/ephitup-prod"
 
 
 def decide(**env: str):  # type: ignore[no-untyped-def]
-    return Settings.from_env(env).decide_storage()
+    return Settings.from_env(env).storage
 
 
 def test_defaults_follow_the_contract() -> None:
@@ -87,7 +88,7 @@ def test_access_point_arn_in_bucket_name_is_understood_as_the_access_point() -> 
     settings = Settings.from_env({**FULL, "S3_BUCKET_NAME": AP_ARN})
     assert settings.access_point == AP_ARN and settings.bucket_name is None
     assert settings.s3_target == AP_ARN
-    decision = settings.decide_storage()
+    decision = settings.storage
     assert decision.mode == "s3"
     assert any("S3_BUCKET_NAME to the real bucket" in p for p in decision.problems)
 
@@ -95,7 +96,7 @@ def test_access_point_arn_in_bucket_name_is_understood_as_the_access_point() -> 
 def test_access_point_beside_bucket_is_the_target_and_the_bucket_stays_the_name() -> None:
     settings = Settings.from_env({**FULL, "S3_ACCESS_POINT": AP_ARN})
     assert settings.s3_target == AP_ARN and settings.bucket_name == "media"
-    assert settings.decide_storage().problems == ()
+    assert settings.storage.problems == ()
 
 
 def test_public_settings_never_show_secrets() -> None:
@@ -142,3 +143,22 @@ def test_status_refuses_an_access_point_with_a_custom_endpoint(monkeypatch: pyte
         monkeypatch.setenv(name, value)
     assert main(["status"]) == 2
     assert "S3_ENDPOINT_URL" in capsys.readouterr().err
+
+
+def test_every_bad_variable_is_reported_at_once() -> None:
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({"MAX_UPLOAD_MB": "lots", "AUDIO_DELIVERY": "carrier-pigeon", "S3_READ_TIMEOUT": "0"})
+    message = str(refused.value)
+    assert "MAX_UPLOAD_MB='lots'" in message and "AUDIO_DELIVERY='carrier-pigeon'" in message
+    assert "S3_READ_TIMEOUT='0'" in message and "\n" not in message
+
+
+def test_disk_thresholds_are_checked_against_each_other_when_settings_are_made() -> None:
+    with pytest.raises(SettingsError, match="DISK_DEGRADED_PERCENT=99 must be below DISK_ERROR_PERCENT=95"):
+        Settings.from_env({"DISK_DEGRADED_PERCENT": "99", "DISK_ERROR_PERCENT": "95"})
+
+
+def test_the_storage_decision_is_made_with_the_settings() -> None:
+    with pytest.raises(SettingsError, match="STORAGE_MODE=s3 but"):
+        Settings.from_env({"STORAGE_MODE": "s3"})
+    assert Settings.from_env(FULL).storage.mode == "s3"

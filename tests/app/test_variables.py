@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.variables import Secret, SettingsError, Variable, is_true
+from app.variables import Choice, Secret, SettingsError, Variable, is_true
 
 PORT = Variable("PORT", 8000, "a port", parse=int, ge=1, le=65535)
 
@@ -13,7 +13,7 @@ def test_unset_takes_the_default_parsed_as_given_text_would_be() -> None:
 
 
 def test_choices_are_matched_without_regard_to_case_and_kept_lower_case() -> None:
-    mode = Variable("MODE", "auto", "a mode", choices=("auto", "s3"))
+    mode = Variable("MODE", "auto", "a mode", parse=Choice(("auto", "s3")))
     assert mode.value("S3") == "s3"
     with pytest.raises(SettingsError, match=r"^MODE='cloud' is not one of auto, s3$"):
         mode.value("cloud")

@@ -254,6 +254,7 @@ NOT_RENDERED = {
     "S3_ENDPOINT_URL": "emulators and S3-compatible stores only; on Render the app talks to AWS S3",
     "AWS_SESSION_TOKEN": "temporary credentials; the app's IAM user has long-lived keys",
     "RENDER": "set by Render itself on every service",
+    "TARGET_DATABASE_URL": "the operator's shell only, for one `migrate to-scaled`: never on a service",
     "AWS_WEB_IDENTITY_TOKEN_FILE": "oidc: Render provides the service's token (its OIDC documentation)",
 }
 

@@ -16,9 +16,10 @@ from pathlib import Path
 import boto3
 import pytest
 
-from app.settings import Settings
 from app.storage import StorageAccessDeniedError
 from app.storage.s3 import S3Storage
+from app.storage.s3_config import Credentials, S3Config
+from app.variables import Secret
 from infra import policies
 from tests.support.aws import REGION, create_bucket, iam_enforced
 from tests.support.pulumi import run_program
@@ -39,10 +40,8 @@ def test_the_programs_user_policy_allows_the_app_and_nothing_else(aws: None, tmp
     key = iam.create_access_key(UserName=run.outputs["iam_user_name"])["AccessKey"]
 
     def storage(bucket_name: str) -> S3Storage:
-        return S3Storage(Settings.from_env({
-            "DATA_FOLDER": str(tmp_path), "STORAGE_MODE": "s3", "S3_BUCKET_NAME": bucket_name,
-            "S3_REGION": REGION, "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
-            "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"], "S3_MAX_ATTEMPTS": "1"}))
+        return S3Storage(S3Config(bucket_name, region=REGION, max_attempts=1, credentials=Credentials(
+            Secret(key["AccessKeyId"]), Secret(key["SecretAccessKey"]))))
 
     with iam_enforced():
         app = storage(bucket)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import typing
 from typing import Any
 
 import pytest
 import yaml
 
-from infra.environment import ConfigError, stack_keys
-from infra.program import RENDER_API_KEY_CONFIG
+from infra.environment import ConfigError
 from tests.support.paths import ROOT
 from tests.support.pulumi import ACCOUNT, FAKE_SECRET, run_program
 
@@ -131,42 +129,6 @@ def test_config_errors_name_the_key(key: str, value: str) -> None:
     with pytest.raises(ConfigError) as error:
         run_program("prod", {**S3_ON, key: value})
     assert key in str(error.value) and "stack prod" in str(error.value) and repr(value) in str(error.value)
-
-
-PULUMI_TYPES = {bool: "boolean", int: "integer", str: "string", tuple: "array"}
-
-
-def pulumi_type(annotation: Any) -> str:
-    """The Pulumi config type of a model field: the first concrete type inside Annotated/Optional/Literal."""
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return pulumi_type(typing.get_args(annotation)[0])
-    if origin is typing.Literal:
-        return "string"
-    if origin in (tuple, list):
-        return "array"
-    if origin is not None:  # a union such as str | None
-        return pulumi_type(next(a for a in typing.get_args(annotation) if a is not type(None)))
-    return PULUMI_TYPES[annotation]
-
-
-def test_project_file_and_the_model_declare_the_same_keys_types_and_defaults() -> None:
-    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
-    assert project["name"] == "ephitup" and project["main"] == "infra/"
-    assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}}
-    config = project["config"]
-    declared = {k if ":" in k else f"ephitup:{k}": v for k, v in config.items()}
-    secrets = {k for k, v in declared.items() if v.get("secret")}  # read with get_secret, never in the model
-    assert secrets == {f"ephitup:{RENDER_API_KEY_CONFIG}"}
-    assert set(declared) - secrets == set(stack_keys())
-    assert declared["aws:region"] == {"value": stack_keys()["aws:region"].default,
-                                      "description": stack_keys()["aws:region"].description}  # Pulumi forbids more
-    for name, info in stack_keys().items():
-        if name.startswith("ephitup:"):
-            entry = declared[name]
-            default = list(info.default) if isinstance(info.default, tuple) else info.default
-            assert (entry["type"], entry["default"], entry["description"]) == (
-                pulumi_type(info.annotation), "" if default is None else default, info.description), name
 
 
 def test_no_deprecated_pulumi_aws_resource_is_used() -> None:

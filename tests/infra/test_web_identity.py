@@ -17,7 +17,9 @@ from pathlib import Path
 import boto3
 import pytest
 
-from app.settings import Settings, is_s3_configured
+from app.compat.s3 import is_s3_configured
+from app.runtime import s3_config
+from app.settings import Settings
 from app.storage import StorageAccessDeniedError
 from app.storage.s3 import S3Storage
 from app.storage.s3_client import caller_identity
@@ -59,14 +61,14 @@ def role_env(aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict
 def test_a_role_and_its_token_select_s3_without_keys(role_env: dict[str, str]) -> None:
     settings = Settings.from_env(role_env)
     assert settings.uses_role and settings.missing_s3_settings() == []
-    assert settings.decide_storage().mode == "s3" and is_s3_configured(role_env)  # the seed's name too
-    assert Settings.from_env({**role_env, "AWS_WEB_IDENTITY_TOKEN_FILE": ""}).decide_storage().mode == "local"
+    assert settings.storage.mode == "s3" and is_s3_configured(role_env)  # the seed's name too
+    assert Settings.from_env({**role_env, "AWS_WEB_IDENTITY_TOKEN_FILE": ""}).storage.mode == "local"
 
 
 def test_the_role_does_what_the_user_did_and_nothing_more(role_env: dict[str, str]) -> None:
-    app = S3Storage(Settings.from_env(role_env))
-    elsewhere = S3Storage(Settings.from_env({**role_env, "S3_BUCKET_NAME": "someone-elses-bucket"}))
-    assert caller_identity(app.settings).startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/ephitup-prod-app/")
+    app = S3Storage(s3_config(Settings.from_env(role_env)))
+    elsewhere = S3Storage(s3_config(Settings.from_env({**role_env, "S3_BUCKET_NAME": "someone-elses-bucket"})))
+    assert caller_identity(app.config).startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/ephitup-prod-app/")
     app.probe(), elsewhere.exists("episodes/none.mp3")  # each client assumes the role once, here
     with iam_enforced():
         app.save_stream("episodes/u1/e1/e1.mp3", io.BytesIO(b"0123456789"), "audio/mpeg")

@@ -281,3 +281,16 @@ def test_env_refuses_to_overwrite_a_file_unless_forced(tmp_path: Path, monkeypat
     assert target.read_text() == "MY_OWN=line\n"
     assert main(["env", "--stack", "prod", "--outputs", outputs, "-o", str(target), "--force"]) == 0
     assert "S3_BUCKET_NAME=" in target.read_text()
+
+
+def test_verify_catches_a_store_that_corrupts_ranges_even_under_python_O(private_s3, tmp_path: Path) -> None:
+    """Its checks are comparisons, not asserts: ``python -O`` strips asserts and would pass a broken store."""
+    endpoint, bucket = private_s3
+    corrupting = ("import sys; from app.storage.s3 import S3Storage; from scripts.cli import main\n"
+                  "S3Storage.open_range = lambda self, key, start=0, end=None, chunk_size=0: iter([b'x' * 1000])\n"
+                  "sys.exit(main(['verify']))\n")
+    env = {**os.environ, **s3_env(tmp_path, S3_ENDPOINT_URL=endpoint, S3_BUCKET_NAME=bucket)}
+    run = subprocess.run([sys.executable, "-O", "-c", corrupting], env=env, capture_output=True, text=True,
+                         timeout=120, cwd=ROOT, check=False)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "FAIL  read a byte range" in run.stdout and "the range came back different" in run.stdout

@@ -60,3 +60,14 @@ def test_it_refuses_where_the_rotation_could_not_reach_render(stacks: Path, caps
     configure(stacks, **config)
     assert main(["rotate-key", "--stack", stack]) == 2
     assert expected in capsys.readouterr().err and not (stacks / "pulumi-args").exists()
+
+
+def test_the_urn_it_replaces_is_the_one_the_program_declares() -> None:
+    """The URN comes from infra/names.py, the names the program gives: a renamed resource moves both."""
+    from infra.names import access_key_urn
+    from tests.infra.test_program import S3_ON
+    from tests.support.pulumi import run_program
+
+    (key,) = run_program("prod", S3_ON).resources("aws:iam/accessKey:AccessKey")
+    parent_type = key.parent.split("::")[0]
+    assert f"urn:pulumi:prod::ephitup::{parent_type}${key.type}::{key.name}" == access_key_urn("prod")

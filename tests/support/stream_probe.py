@@ -10,6 +10,7 @@ import re
 import sys
 from pathlib import Path
 
+from app.runtime import s3_config
 from app.settings import Settings
 from app.storage.s3 import S3Storage
 
@@ -21,7 +22,7 @@ def peak_rss_kib(pid: int | str = "self") -> int:
 
 
 def main(key: str) -> None:
-    storage = S3Storage(Settings.from_env())
+    storage = S3Storage(s3_config(Settings.from_env()))
     size = storage.stat(key).size  # client, connection pool and TLS-free HTTP all warmed up
     before = peak_rss_kib()
     received = sum(len(chunk) for chunk in storage.open_range(key))

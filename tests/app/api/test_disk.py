@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-import app.runtime
+import app.health
 from app.health import DiskReading
-from app.runtime import Runtime
 from app.settings import Settings, SettingsError
+from app.startup import start
 from app.storage import LocalStorage
 from tests.support.live import LiveApp
 
@@ -74,7 +74,7 @@ def test_a_disk_turned_read_only_answers_503_and_health_says_so(client: httpx.Cl
     """A disk cannot be remounted read-only under open files; a failing one is (errors=remount-ro): injected."""
     kept = post(client, 1000).json()
     with monkeypatch.context() as broken:
-        broken.setattr(app.runtime, "read_disk", lambda folder: DiskReading(4 * 2**20, 2**20, read_only=True))
+        broken.setattr(app.health, "read_disk", lambda folder: DiskReading(4 * 2**20, 2**20, read_only=True))
         broken.setattr(LocalStorage, "save_stream", lambda *args, **kwargs: _raise(OSError(errno.EROFS, "ro")))
         answer = post(client, 1000)
         assert answer.status_code == 503 and "cannot be written (Read-only file system)" in answer.json()["detail"]
@@ -91,4 +91,4 @@ def _raise(error: Exception) -> None:
 def test_the_app_refuses_to_start_on_a_read_only_disk_saying_why(small_disk: Path) -> None:
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
     with pytest.raises(SettingsError, match="is read-only"):
-        Runtime.start(Settings.from_env({"DATA_FOLDER": str(small_disk), "STORAGE_MODE": "local"}))
+        start(Settings.from_env({"DATA_FOLDER": str(small_disk), "STORAGE_MODE": "local"}))

@@ -92,7 +92,7 @@ def test_failure_between_upload_and_commit_loses_nothing(env: dict, moto: Stoppa
         assert len(s3_keys(moto)) == 1 and len(local_mp3s(env)) == 1  # uploaded, local copy kept
         assert state(client, episode_id) == "pending_upload"
         assert client.get(f"/api/podcasts/episodes/{episode_id}/audio").content == AUDIO
-        live.app.state.runtime.reconcile_once(force=True)
+        live.app.state.runtime.reconciler.once(force=True)
         assert state(client, episode_id) == "stored"
         assert local_mp3s(env) == []
         assert client.get(f"/api/podcasts/episodes/{episode_id}/audio").content == AUDIO

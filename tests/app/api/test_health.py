@@ -31,10 +31,14 @@ def test_render_without_a_mounted_disk_answers_503(tmp_path: Path) -> None:
         assert problem["severity"] == "error" and "not a mounted disk" in problem["message"]
 
 
-def test_explicit_s3_half_set_refuses_to_start(tmp_path: Path) -> None:
-    settings = Settings.from_env({"DATA_FOLDER": str(tmp_path), "STORAGE_MODE": "s3", "S3_BUCKET_NAME": "m"})
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), port=0, log_level="critical"))
+def test_explicit_s3_half_set_refuses_to_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    half_set = {"DATA_FOLDER": str(tmp_path), "STORAGE_MODE": "s3", "S3_BUCKET_NAME": "m"}
+    with pytest.raises(SettingsError, match="AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY are not set"):
+        Settings.from_env(half_set)
+    for name, value in half_set.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):  # the tests' moto keys
+        monkeypatch.delenv(name, raising=False)
+    server = uvicorn.Server(uvicorn.Config(create_app(), port=0, log_level="critical"))
     with pytest.raises(SystemExit):  # uvicorn exits when the lifespan startup fails
         server.run()
-    with pytest.raises(SettingsError, match="AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY are not set"):
-        settings.decide_storage()

@@ -82,13 +82,13 @@ def test_a_delete_during_the_reconcilers_finalize_wins_cleanly(env: dict[str, st
         uploading = slow_puts(live, 1.0)
         puts: list[int] = []
         remote.client.meta.events.register("after-call.s3.PutObject", lambda **_: puts.append(1))
-        reconciler = threading.Thread(target=live.app.state.runtime.reconcile_once, args=(True,))
+        reconciler = threading.Thread(target=live.app.state.runtime.reconciler.once, args=(True,))
         reconciler.start()
         assert uploading.wait(10)
         assert client.delete(f"/api/podcasts/episodes/{created['id']}").status_code == 204
         reconciler.join(30)
         assert puts == [1], "the reconciler's upload did not go through"
-        assert live.app.state.runtime.reconcile_error is None
+        assert live.app.state.runtime.reconciler.error is None
         assert client.get("/health").json()["status"] == "ok"
     assert leftovers(env, s3, name) == ([], [])
 

@@ -13,7 +13,7 @@ import app.moves.to_local
 import app.moves.to_s3
 from app.moves import Action, FixKeys, ToS3
 from app.records import Records
-from app.runtime import Runtime
+from app.runtime import Runtime, s3_config
 from app.settings import Settings
 from app.storage import LocalStorage
 from app.storage.s3 import S3Storage
@@ -91,7 +91,7 @@ def test_an_upload_a_killed_run_left_is_found_by_its_create_only_put(env, audio,
         item = next(i for i in ToS3(runtime.episodes).plan().items if i.action is Action.UPLOAD)
     leftover = Path(env["DATA_FOLDER"]).parent / "leftover.mp3"
     leftover.write_bytes((Path(env["DATA_FOLDER"]) / item.source).read_bytes() if left == "the same bytes" else b"x")
-    S3Storage(Settings.from_env(env)).save_file(item.dest, leftover, "audio/mpeg")  # uploaded; record not switched
+    S3Storage(s3_config(Settings.from_env(env))).save_file(item.dest, leftover, "audio/mpeg")  # record not switched
     listings, puts = counted(monkeypatch, S3Storage, "list"), counted(monkeypatch, S3Storage, "save_file")
     assert main(["migrate", "to-s3"]) == 0
     held = left == "the same bytes"
@@ -261,14 +261,14 @@ def test_fix_keys_rerun_deletes_the_old_key_a_killed_run_left(env, audio, capsys
 
 
 def test_the_s3_client_keeps_a_connection_for_every_worker(env, audio, monkeypatch) -> None:
-    from scripts.migrate import _runtime
+    from scripts.moving import move_runtime
 
     with Runtime.open(Settings.from_env()) as runtime:  # the app: 32 by default, above its 16 S3 threads
         assert runtime.stores.remote.client.meta.config.max_pool_connections == 32  # type: ignore[union-attr]
-    with _runtime(100) as runtime:
+    with move_runtime(100) as runtime:
         assert runtime.stores.remote.client.meta.config.max_pool_connections == 100  # type: ignore[union-attr]
     monkeypatch.setenv("S3_MAX_CONNECTIONS", "200")
-    with _runtime(8) as runtime:  # never lowered
+    with move_runtime(8) as runtime:  # never lowered
         assert runtime.stores.remote.client.meta.config.max_pool_connections == 200  # type: ignore[union-attr]
 
 

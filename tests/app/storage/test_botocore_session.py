@@ -17,6 +17,7 @@ import certifi
 import pytest
 from botocore.exceptions import SSLError, UnknownServiceError
 
+from app.runtime import s3_config
 from app.settings import Settings
 from app.storage.botocore_session import botocore_session
 from app.storage.s3_client import make_client
@@ -45,7 +46,8 @@ def test_a_client_is_built_looking_only_in_the_folders_of_the_services_the_app_c
 def test_an_s3_store_loads_botocore_only_when_its_first_client_is_made(tmp_path: Path) -> None:
     """A command whose plan needs nothing from S3 (a migration's rerun) never pays for botocore's import."""
     code = ("import json, sys; from app.settings import Settings; from app.storage.s3 import S3Storage; "
-            "S3Storage(Settings.from_env(json.loads(sys.argv[1]))); print('botocore.session' in sys.modules)")
+            "from app.runtime import s3_config; S3Storage(s3_config(Settings.from_env(json.loads(sys.argv[1])))); "
+            "print('botocore.session' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code, json.dumps(s3_env(tmp_path))], cwd=ROOT,
                             capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
@@ -69,7 +71,7 @@ def https_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Lo
 
 def https_client(endpoint: str, bundle: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
     monkeypatch.setenv("AWS_CA_BUNDLE", str(bundle))
-    return make_client(Settings.from_env(s3_env(tmp_path, S3_ENDPOINT_URL=endpoint, S3_MAX_ATTEMPTS="1")))
+    return make_client(s3_config(Settings.from_env(s3_env(tmp_path, S3_ENDPOINT_URL=endpoint, S3_MAX_ATTEMPTS="1"))))
 
 
 def test_the_ca_bundle_is_loaded_once_however_many_connections_are_opened(

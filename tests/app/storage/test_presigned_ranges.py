@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from app.runtime import s3_config
 from app.settings import Settings
 from app.storage.s3 import S3Storage
 from tests.support.aws import s3_env
@@ -24,7 +25,8 @@ DATA = os.urandom(50_000)
 def test_presigned_url_serves_byte_ranges(tmp_path: Path, moto_server: str, server_bucket, header: str,
                                           expected: bytes) -> None:
     name, _ = server_bucket
-    storage = S3Storage(Settings.from_env(s3_env(tmp_path, S3_ENDPOINT_URL=moto_server, S3_BUCKET_NAME=name)))
+    settings = Settings.from_env(s3_env(tmp_path, S3_ENDPOINT_URL=moto_server, S3_BUCKET_NAME=name))
+    storage = S3Storage(s3_config(settings))
     storage.save_stream("episodes/u/e/a.mp3", io.BytesIO(DATA), "audio/mpeg")
     url = storage.presign("episodes/u/e/a.mp3", 300)
     assert url.startswith(moto_server)

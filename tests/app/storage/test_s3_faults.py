@@ -14,6 +14,7 @@ import boto3
 import pytest
 
 import app.storage.s3
+from app.runtime import s3_config
 from app.settings import Settings
 from app.storage import ChecksumMismatchError, StorageAccessDeniedError, StorageUnavailableError
 from app.storage.checksums import digest_stream
@@ -25,7 +26,7 @@ from tests.support.faults import SilentServer, fail_first
 
 def server_storage(tmp_path: Path, endpoint: str, bucket: str, **overrides: str) -> S3Storage:
     env = s3_env(tmp_path, S3_ENDPOINT_URL=endpoint, S3_BUCKET_NAME=bucket, **overrides)
-    return S3Storage(Settings.from_env(env))
+    return S3Storage(s3_config(Settings.from_env(env)))
 
 
 def test_upload_is_retried_after_injected_503s(tmp_path: Path, moto_server: str, server_bucket) -> None:
@@ -191,7 +192,7 @@ def test_over_plain_http_a_record_upload_hashes_its_bytes_once(tmp_path: Path, m
 def test_over_https_a_record_upload_declares_its_record_checksum_and_hashes_nothing(
         tmp_path: Path, bucket, monkeypatch: pytest.MonkeyPatch) -> None:
     """Over https neither we nor botocore hash the body: S3 hashes what it receives against the declared SHA-256."""
-    storage = S3Storage(Settings.from_env(s3_env(tmp_path)))  # AWS's own https endpoint, answered by moto
+    storage = S3Storage(s3_config(Settings.from_env(s3_env(tmp_path))))  # AWS's own https endpoint, answered by moto
     our_passes: list[object] = []
     monkeypatch.setattr(app.storage.s3, "digest_stream", lambda *a, **k: our_passes.append(1) or digest_stream(*a, **k))
     sent: list[dict] = []
@@ -211,7 +212,7 @@ def test_s3_refusing_a_body_unlike_its_declared_checksum_is_a_checksum_mismatch(
     record was made). The answer is given before anything is sent: no server, no network."""
     from botocore.awsrequest import AWSResponse
 
-    storage = S3Storage(Settings.from_env(s3_env(tmp_path, S3_ENDPOINT_URL="https://127.0.0.1:9")))
+    storage = S3Storage(s3_config(Settings.from_env(s3_env(tmp_path, S3_ENDPOINT_URL="https://127.0.0.1:9"))))
     refusal = b"<Error><Code>BadDigest</Code><Message>The SHA256 you specified did not match the calculated " \
               b"checksum.</Message></Error>"
 

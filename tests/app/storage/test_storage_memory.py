@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from app.runtime import s3_config
 from app.settings import Settings
 from app.storage.s3 import S3Storage
 from tests.support.aws import s3_env
@@ -26,7 +27,7 @@ def test_streaming_200_mb_grows_peak_rss_by_less_than_32_mb(tmp_path: Path, moto
     with source.open("wb") as out:
         for _ in range(SIZE // len(block)):
             out.write(block)
-    S3Storage(Settings.from_env(env)).save_file("episodes/u/e/big.mp3", source, "audio/mpeg")
+    S3Storage(s3_config(Settings.from_env(env))).save_file("episodes/u/e/big.mp3", source, "audio/mpeg")
 
     result = subprocess.run(
         [sys.executable, "-m", "tests.support.stream_probe", "episodes/u/e/big.mp3"],

@@ -13,27 +13,41 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 
 from infra.blueprint import load_stack
 from infra.environment import Environment
+from infra.names import access_key_urn
+from scripts.arguments import bind, describe
 from scripts.exit_codes import Exit
-
-KEY_URN = "urn:pulumi:{stack}::ephitup::ephitup:storage:MediaStorage$aws:iam/accessKey:AccessKey::media-app-key"
 
 
 def rotation_command(stack: str, preview: bool) -> list[str]:
     """The Pulumi command that replaces the stack's access key (``preview``: show it, change nothing)."""
     action = ["preview", "--diff"] if preview else ["up", "--yes"]
-    return ["pulumi", *action, "--replace", KEY_URN.format(stack=stack), "--stack", stack]
+    return ["pulumi", *action, "--replace", access_key_urn(stack), "--stack", stack]
 
 
-def cmd_rotate_key(args: argparse.Namespace) -> int:
-    env = load_stack(args.stack).env
-    refusal = _refusal(env, args.dry_run)
+@dataclass(frozen=True)
+class RotateOptions:
+    stack: str
+    dry_run: bool
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    describe(parser, "Runs `pulumi up --replace` on the key (needs the Pulumi CLI and RENDER_API_KEY).")
+    parser.add_argument("--stack", required=True, help="the stack whose key to replace")
+    parser.add_argument("--dry-run", action="store_true", help="run `pulumi preview --diff` of the replacement instead")
+    bind(parser, rotate_key, RotateOptions)
+
+
+def rotate_key(options: RotateOptions) -> int:
+    env = load_stack(options.stack).env
+    refusal = _refusal(env, options.dry_run)
     if refusal:
         print(f"ephitup rotate-key: {refusal}", file=sys.stderr)
         return Exit.USAGE
-    command = rotation_command(env.stack, args.dry_run)
+    command = rotation_command(env.stack, options.dry_run)
     if shutil.which(command[0]) is None:
         print("ephitup rotate-key: the Pulumi CLI is not on PATH (https://www.pulumi.com/docs/install/)",
               file=sys.stderr)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.storage import seed_compat
+from app.compat import s3 as seed_compat
 from tests.support.aws import BUCKET, s3_env
 
 

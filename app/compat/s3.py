@@ -6,17 +6,27 @@ Each is a thin face over the storage interface, built from the current environme
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.runtime import s3_storage
-from app.settings import Settings, SettingsError, is_s3_configured
-from app.storage.base import Storage, StorageError
+from app.settings import Settings, SettingsError
+from app.storage.base import StorageError
 from app.storage.references import build_episode_asset_key, parse_s3_url
+
+if TYPE_CHECKING:
+    from app.storage.s3 import S3Storage
 
 S3StorageError = StorageError
 
 
-def _storage() -> Storage:
+def is_s3_configured(environ: Mapping[str, str] | None = None) -> bool:
+    """The seed's rule: S3 iff a bucket and both keys are set (``STORAGE_MODE`` can override)."""
+    return Settings.from_env(environ).storage.mode == "s3"
+
+
+def _storage() -> S3Storage:
     try:
         return s3_storage(Settings.from_env())
     except SettingsError as error:  # the seed's callers catch S3StorageError

@@ -1,0 +1,71 @@
+"""``ephitup render``: every environment into render.yaml, from the stack files and their committed outputs."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from infra.blueprint import RenderError, render, schema_errors
+from scripts.arguments import add_stack_options, bind, describe
+from scripts.exit_codes import Exit
+from scripts.stack_io import load_stacks
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    stacks: list[str] | None
+    outputs: list[str]
+    output: str | None
+    check: bool
+    schema: str | None
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    describe(parser, "Reads Pulumi.<stack>.yaml and outputs/<stack>.json from the current folder; never writes a "
+             "secret. With --stack, the stacks named go to standard output unless -o names a file.")
+    add_stack_options(parser, many=True)
+    parser.add_argument("-o", "--output", help="file to write, or - for stdout (default: render.yaml for every "
+                        "stack, standard output with --stack)")
+    parser.add_argument("--check", action="store_true", help="exit 1 with a diff when the file is stale")
+    parser.add_argument("--schema", help="also validate against Render's blueprint JSON schema (a file)")
+    bind(parser, render_blueprint, RenderOptions)
+
+
+def render_blueprint(options: RenderOptions) -> int:
+    """Render every stack into render.yaml (or the stacks named, to standard output); --check compares instead."""
+    output = options.output or ("-" if options.stacks else "render.yaml")
+    if options.check and output == "-":
+        raise RenderError("--check compares a file: render every stack (no --stack), or name the file with -o")
+    text = render(load_stacks(options.stacks, options.outputs))
+    if options.schema:
+        errors = schema_errors(yaml.safe_load(text), json.loads(Path(options.schema).read_text()))
+        for error in errors:
+            print(f"ephitup render: schema: {error}", file=sys.stderr)
+        if errors:
+            return Exit.FAILED
+    if options.check:
+        return _compare(Path(output), text)
+    if output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(output).write_text(text)
+        print(f"wrote {output}")
+    return Exit.OK
+
+
+def _compare(target: Path, text: str) -> int:
+    current = target.read_text() if target.exists() else ""
+    if current == text:
+        print(f"{target} is up to date")
+        return Exit.OK
+    sys.stdout.writelines(difflib.unified_diff(
+        current.splitlines(keepends=True), text.splitlines(keepends=True),
+        fromfile=f"{target} (committed)", tofile=f"{target} (rendered)"))
+    print(f"ephitup render: {target} is stale: run `ephitup render` and commit it", file=sys.stderr)
+    return Exit.FAILED

@@ -1,0 +1,45 @@
+"""What ``migrate`` and ``fix-keys`` share: the runtime a move needs, its plan printed, and the plan carried out."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from typing import TextIO
+
+from app.moves import Move, Plan
+from app.runtime import Runtime
+from app.settings import Settings
+from scripts.exit_codes import Exit
+from scripts.progress import Progress
+
+
+def move_runtime(concurrency: int) -> Runtime:
+    """The environment's runtime with a connection for every worker: with fewer, workers queue for one."""
+    settings = Settings.from_env()
+    if settings.max_connections < concurrency:
+        settings = dataclasses.replace(settings, max_connections=concurrency)
+    return Runtime.open(settings, require_s3=True)
+
+
+def execute(move: Move, dry_run: bool, concurrency: int, plan: Plan | None = None) -> int:
+    """Print the plan; unless it is a dry run, carry it out with a progress display and print the report."""
+    plan = plan or move.plan()
+    print_plan(plan, sys.stdout)
+    if dry_run:
+        print("dry run: nothing was changed")
+        return Exit.OK
+    progress = Progress(len(plan.work), plan.bytes)
+    report = move.run(plan, concurrency, on_done=lambda item: progress.advance(item.size))
+    print(f"done: {report.summary()}")
+    for item, error in report.failed:
+        print(f"  failed: {item.describe()}: {error}")
+    return Exit.FAILED if report.failed or plan.problems else Exit.OK
+
+
+def print_plan(plan: Plan, out: TextIO, first: int = 10) -> None:
+    work = plan.work
+    lines = [f"plan: {plan.summary()}", *(f"  {item.describe()}" for item in work[:first])]
+    if len(work) > first:
+        lines.append(f"  ... and {len(work) - first} more")
+    lines += [f"  cannot: {problem}" for problem in plan.problems]
+    print("\n".join(lines), file=out)
