@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from app.databases import DatabaseUnavailableError
 from app.episodes import Episodes
 from app.storage import StorageError
 
@@ -45,6 +46,8 @@ async def every(seconds: float, step: Callable[[], None], what: str) -> None:
     while True:
         try:
             await asyncio.to_thread(step)
+        except DatabaseUnavailableError as error:  # expected while PostgreSQL is away: one line, not a traceback
+            log.warning("%s skipped: %s", what, error)
         except Exception:
             log.exception("%s crashed", what)
         await asyncio.sleep(seconds)

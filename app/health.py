@@ -8,6 +8,7 @@ full disk still serves every episode, so it is an error, not a reason to cut lis
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 import re
@@ -143,7 +144,10 @@ class Watch:
 
     def problems(self) -> list[Problem]:
         folder = self.stores.local.root
-        found = [*self.startup, *disk_problems(read_disk(folder), folder, self.limits.disk_degraded_percent,
+        reading = read_disk(folder)
+        if not reading.read_only and not self.stores.local.writable():
+            reading = dataclasses.replace(reading, read_only=True)
+        found = [*self.startup, *disk_problems(reading, folder, self.limits.disk_degraded_percent,
                                                self.limits.disk_error_percent)]
         if self.reconciler is not None and self.reconciler.error:
             found.append(Problem("warning", f"last reconcile pass failed: {self.reconciler.error}"))
@@ -159,8 +163,12 @@ class Watch:
 _ARN = re.compile(r"arn:aws[\w-]*:[^\s'\"]+")
 _S3_URL = re.compile(r"s3://[^\s/'\"]+")
 _HTTP_URL = re.compile(r"https?://[^\s'\"]+")
+# Object keys carry user ids and episode names: episodes/<user>/<id>/<file>, podcasts/episodes/<name>/..., uploads/...
+_OBJECT_KEY = re.compile(r"\b(?:episodes|podcasts|uploads)/[^\s'\"]*")
 
 
 def redacted(message: str) -> str:
-    """A problem as the public may read it: no ARN (it names the account), no bucket name, no endpoint URL."""
-    return _HTTP_URL.sub("<url>", _S3_URL.sub("s3://<bucket>", _ARN.sub("<arn>", message)))
+    """A problem as the public may read it: no ARN (it names the account), no bucket name, no endpoint URL, and
+    no object key (it names a user and an episode)."""
+    message = _HTTP_URL.sub("<url>", _S3_URL.sub("s3://<bucket>", _ARN.sub("<arn>", message)))
+    return _OBJECT_KEY.sub("<key>", message)

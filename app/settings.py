@@ -30,6 +30,7 @@ from app.variables import Choice, Secret, SettingsError, Variable, env, is_true
 StorageMode = Literal["local", "s3"]
 ModeSetting = Literal["auto", "local", "s3"]
 Topology = Literal["single", "scaled"]
+MIN_TOKEN_LENGTH = 32  # Render's generateValue makes 256-bit tokens (44 characters)
 AudioDelivery = Literal["proxy", "redirect"]
 
 
@@ -125,6 +126,11 @@ class Settings:
             raise SettingsError(
                 f"DISK_DEGRADED_PERCENT={self.disk_degraded_percent:g} must be below DISK_ERROR_PERCENT="
                 f"{self.disk_error_percent:g}: lower the first or raise the second")
+        if self.on_render and len(self.app_token.get_secret_value() if self.app_token else "") < MIN_TOKEN_LENGTH:
+            raise SettingsError(
+                f"APP_TOKEN is {'unset' if self.app_token is None else 'too short'} on Render (RENDER=true): the API "
+                f"would be open to anyone. Set it to at least {MIN_TOKEN_LENGTH} random characters (the blueprint "
+                "generates one: generateValue: true)")
         object.__setattr__(self, "storage", self._decide_storage())
 
     @property

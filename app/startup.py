@@ -19,7 +19,7 @@ log = logging.getLogger("ephitup")
 def start(settings: Settings) -> Runtime:
     """The runtime, once the data folder is usable; raises ``SettingsError`` when the app cannot run at all."""
     settings.data_folder.mkdir(parents=True, exist_ok=True)
-    if read_disk(settings.data_folder).read_only:
+    if read_disk(settings.data_folder).read_only or not LocalStorage(settings.data_folder).writable():
         raise SettingsError(f"DATA_FOLDER={settings.data_folder} is read-only: the app cannot keep records or "
                             "audio there. Mount the disk writable (or point DATA_FOLDER at it) and start again.")
     for key in LocalStorage(settings.data_folder).remove_partials():  # never referenced by a record

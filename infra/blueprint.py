@@ -9,6 +9,7 @@ instance or with autoscaling, a data folder that is not the disk. This module mu
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,7 @@ def templates(root: Path = ROOT) -> jinja2.Environment:
         keep_trailing_newline=True, autoescape=False,
     )
     templates.filters["scalar"] = yaml_scalar
+    templates.filters["shell"] = lambda value: shlex.quote(str(value))
     return templates
 
 

@@ -99,3 +99,28 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
 @pytest.fixture
 def database_url(postgres: Postgres) -> str:
     return postgres.new_database()
+
+
+@pytest.fixture
+def failing_ext4(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """(mount point, trigger): a small real ext4 mounted with ``errors=remount-ro``; writing 1 to the trigger makes
+    the kernel record a filesystem error, which turns it read-only as a failing disk would. Skipped where loop
+    mounts or the kernel's trigger are not available."""
+    image, mount = tmp_path / "ext4.img", tmp_path / "ext4"
+    mount.mkdir()
+    image.write_bytes(b"")
+    os.truncate(image, 8 * 2**20)
+    made = subprocess.run(["mkfs.ext4", "-q", str(image)], capture_output=True, text=True)
+    mounted = made.returncode == 0 and subprocess.run(
+        ["mount", "-o", "loop,errors=remount-ro", str(image), str(mount)], capture_output=True).returncode == 0
+    if not mounted:
+        pytest.skip("cannot make and loop-mount an ext4 filesystem here (needs root and e2fsprogs)")
+    device = subprocess.run(["findmnt", "-n", "-o", "SOURCE", str(mount)], capture_output=True, text=True).stdout
+    trigger = Path("/sys/fs/ext4") / Path(device.strip()).name / "trigger_fs_error"
+    try:
+        if not trigger.exists():
+            pytest.skip("this kernel has no ext4 trigger_fs_error")
+        yield mount, trigger
+    finally:
+        subprocess.run(["umount", "--lazy", str(mount)], check=False)
+        subprocess.run(["losetup", "-d", device.strip()], check=False, capture_output=True)

@@ -50,7 +50,8 @@ def signed_link_holds(token: Secret, episode_id: str, query: str, now: float | N
     expires, signature = values.get("expires", [""])[0], values.get("signature", [""])[0]
     if not re.fullmatch(r"[0-9]{1,12}", expires) or int(expires) < (now if now is not None else time.time()):
         return False
-    return hmac.compare_digest(signature, _signature(token, episode_id, int(expires)))
+    # Bytes, not text: compare_digest refuses non-ASCII text (a signature of %C3%A9 answered 500).
+    return hmac.compare_digest(signature.encode(), _signature(token, episode_id, int(expires)).encode())
 
 
 def bearer_holds(token: Secret, authorization: str) -> bool:

@@ -20,6 +20,8 @@ from app.runtime import Runtime
 from app.storage import Presigner, Storage
 
 REDIRECT_SECONDS = 300  # presigned audio URLs live five minutes
+# No control characters (NUL above all: PostgreSQL refuses it, and S3 metadata and keys cannot carry it).
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 
 router = APIRouter(prefix="/podcasts/episodes", tags=["episodes"])
 
@@ -28,9 +30,9 @@ router = APIRouter(prefix="/podcasts/episodes", tags=["episodes"])
 async def create_episode(
     rt: RuntimeDep,
     offload: OffloadDep,
-    name: Annotated[str, Form(min_length=1, max_length=200)],
+    name: Annotated[str, Form(min_length=1, max_length=200, pattern=PRINTABLE)],
     audio: Annotated[UploadFile, File(description="the finished episode audio")],
-    user_id: Annotated[str | None, Form(max_length=200)] = None,
+    user_id: Annotated[str | None, Form(max_length=200, pattern=PRINTABLE)] = None,
 ) -> EpisodeOut:
     """Store finished audio and run the finalize step (upload to S3 when S3 is on)."""
     media_type = media_type_of(audio)

@@ -7,6 +7,7 @@ import hashlib
 import mimetypes
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -49,6 +50,17 @@ class LocalStorage(Storage):
     def probe(self) -> None:
         if not self.root.is_dir():
             raise ObjectNotFoundError(f"DATA_FOLDER {self.root} does not exist")
+
+    def writable(self) -> bool:
+        """Whether a file can be made here now: a real write, since a filesystem an error turned read-only
+        (ext4's ``errors=remount-ro``, shown as ``emergency_ro``) still passes ``statvfs`` and ``access()``."""
+        probe = self.root / f".write-probe-{os.getpid()}-{threading.get_ident()}"
+        try:
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+            probe.unlink()
+        except OSError:
+            return False
+        return True
 
     def save_file(self, key: str, path: Path, content_type: str, expected_sha256: str | None = None,
                   if_absent: bool = False) -> ObjectStat:

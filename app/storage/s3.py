@@ -174,7 +174,7 @@ class S3Storage(Storage):
 
         def chunks() -> Iterator[bytes]:
             try:
-                with self._errors("s3:GetObject", key):
+                with self._errors("s3:GetObject", key, new_request=False):
                     yield from body.iter_chunks(chunk_size)
             finally:
                 body.close()
@@ -238,16 +238,21 @@ class S3Storage(Storage):
         return f"s3://{self.bucket_name}/{safe_key(key)}"
 
     @contextmanager
-    def _errors(self, action: str, key: str) -> Iterator[None]:
-        """Botocore errors (a multipart upload's too: s3transfer raises them as they came) as storage errors;
-        a store that did not answer at all (no connection, timeouts) opens the breaker; an answer closes it."""
-        self.breaker.check()
+    def _errors(self, action: str, key: str, new_request: bool = True) -> Iterator[None]:
+        """Botocore errors (a multipart upload's too: s3transfer raises them as they came) as storage errors.
+
+        A new request S3 did not answer at all (no connection, timeouts) opens the breaker; an answer closes
+        it. A body that breaks off mid-stream (``new_request=False``: a reset, a stall, S3 closing a paused
+        listener's connection) fails that one stream only: S3 answered, so the store is not down."""
+        if new_request:
+            self.breaker.check()
         try:
             yield
         except (ClientError, BotoCoreError) as error:
             translated = translate(error, action, f"s3://{self.target}/{key}", self.target)
-            if isinstance(translated, StorageUnavailableError) and not isinstance(error, ClientError):
-                self.breaker.trip(str(translated))
+            if new_request and isinstance(translated, StorageUnavailableError) and not isinstance(error, ClientError):
+                # The reason names no object: it is answered to every caller while the breaker is open.
+                self.breaker.trip(f"S3 is unreachable at {self.name} ({type(error).__name__})")
             if not isinstance(translated, ObjectExistsError):  # a create-only PUT's refusal is an answer
                 self.on_error(translated)
             raise translated from error

@@ -51,6 +51,10 @@ def write_env(options: EnvOptions) -> int:
     outputs = stack.outputs or {}
     variables = {**app_env(env, outputs.get("bucket_name"), outputs.get("access_point_arn")),
                  "DATA_FOLDER": options.data_folder, **credentials}
+    unquotable = [name for name, value in variables.items() if any(c in str(value) for c in "\n\r\x00")]
+    if unquotable:
+        raise RenderError(f"{unquotable[0]} holds a line break or NUL, which a .env cannot carry safely: fix the value "
+                          "in the stack or its outputs")
     text = templates().get_template("dotenv.j2").render(stack=env.stack, variables=variables)
     target = Path(options.output)
     if target.exists() and not options.force:

@@ -180,13 +180,39 @@ def test_env_writes_a_private_file_with_the_stacks_variables(tmp_path: Path, mon
     outputs = FIXTURES / "prod.outputs.show-secrets.json"
     assert main(["env", "--stack", "prod", "--outputs", str(outputs), "-o", str(target)]) == 0
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
-    values = dict(line.split("=", 1) for line in target.read_text().splitlines() if not line.startswith("#"))
+    values = sourced(target)
     shown = json.loads(outputs.read_text())
-    assert json.loads(values["AWS_SECRET_ACCESS_KEY"]) == shown["secret_access_key"]
-    assert json.loads(values["S3_BUCKET_NAME"]) == shown["bucket_name"]
-    assert json.loads(values["DATA_FOLDER"]) == "./data" and json.loads(values["STORAGE_MODE"]) == "s3"
+    assert values["AWS_SECRET_ACCESS_KEY"] == shown["secret_access_key"]
+    assert values["S3_BUCKET_NAME"] == shown["bucket_name"]
+    assert values["DATA_FOLDER"] == "./data" and values["STORAGE_MODE"] == "s3"
     printed = capsys.readouterr()
     assert shown["secret_access_key"] not in printed.out + printed.err
+
+
+def sourced(dotenv: Path) -> dict[str, str]:
+    """The variables a shell gets from ``set -a; . ./.env`` (as the README says to load it)."""
+    names = [line.split("=", 1)[0] for line in dotenv.read_text().splitlines() if line and not line.startswith("#")]
+    script = (f'set -a; . "{dotenv}"; set +a; '
+              f'for n in {" ".join(names)}; do printf "%s=%s\\0" "$n" "$(printenv "$n")"; done')
+    run = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True, cwd=dotenv.parent)
+    return dict(item.split("=", 1) for item in run.stdout.split("\0") if item)
+
+
+def test_env_values_that_look_like_shell_code_come_back_exactly_and_run_nothing(tmp_path: Path, monkeypatch,
+                                                                                 capsys) -> None:
+    monkeypatch.chdir(ROOT)
+    hostile = f"ab$(touch {tmp_path}/ran)`touch {tmp_path}/ran2`$HOME'\"\\x"
+    outputs = json.loads((FIXTURES / "prod.outputs.show-secrets.json").read_text()) | {"secret_access_key": hostile}
+    given = tmp_path / "outputs.json"
+    given.write_text(json.dumps(outputs))
+    target = tmp_path / ".env"
+    assert main(["env", "--stack", "prod", "--outputs", str(given), "-o", str(target)]) == 0
+    assert sourced(target)["AWS_SECRET_ACCESS_KEY"] == hostile
+    assert not (tmp_path / "ran").exists() and not (tmp_path / "ran2").exists()
+    given.write_text(json.dumps(outputs | {"secret_access_key": "two\nlines"}))
+    assert main(["env", "--stack", "prod", "--outputs", str(given), "-o", str(tmp_path / "b.env")]) == 2
+    assert "AWS_SECRET_ACCESS_KEY holds a line break" in capsys.readouterr().err
+    assert not (tmp_path / "b.env").exists()
 
 
 def test_env_refuses_masked_outputs(tmp_path: Path, monkeypatch, capsys) -> None:

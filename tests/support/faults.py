@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import socket
+import struct
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -53,3 +54,53 @@ class SilentServer:
         self.listener.close()
         for connection in self.held:
             connection.close()
+
+
+class CuttingProxy:
+    """A TCP proxy on 127.0.0.1 in front of an S3 emulator that resets the answer to any request whose request
+    line holds ``cut`` after ``after`` bytes: one broken stream (S3 dropping a paused listener), the rest intact.
+    The emulator closes each connection after one answer, so a connection is one request."""
+
+    def __init__(self, upstream: str, cut: str, after: int = 64 * 1024) -> None:
+        self.upstream = upstream.removeprefix("http://").split(":")
+        self.cut, self.after = cut.encode(), after
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.endpoint = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.resets = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:  # closed
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        upstream = socket.create_connection((self.upstream[0], int(self.upstream[1])))
+        first = client.recv(65536)
+        cutting = self.cut in first.split(b"\r\n", 1)[0]
+        upstream.sendall(first)
+        threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
+        sent = 0
+        with client, upstream:
+            while chunk := upstream.recv(65536):
+                if cutting and sent + len(chunk) > self.after:
+                    client.sendall(chunk[: self.after - sent])
+                    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # RST
+                    self.resets += 1
+                    return
+                client.sendall(chunk)
+                sent += len(chunk)
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self.listener.close()

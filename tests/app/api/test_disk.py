@@ -92,3 +92,14 @@ def test_the_app_refuses_to_start_on_a_read_only_disk_saying_why(small_disk: Pat
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
     with pytest.raises(SettingsError, match="is read-only"):
         start(Settings.from_env({"DATA_FOLDER": str(small_disk), "STORAGE_MODE": "local"}))
+
+
+def test_a_disk_an_ext4_error_turned_read_only_is_an_error_in_health(failing_ext4: tuple[Path, Path]) -> None:
+    """statvfs and access() still say writable under ``emergency_ro``: only a real write tells."""
+    mount, trigger = failing_ext4
+    with LiveApp({"DATA_FOLDER": str(mount), "STORAGE_MODE": "local"}) as client:
+        assert health(client)[:2] == (200, "ok")
+        trigger.write_text("1")
+        code, status, problems = health(client)
+        assert (code, status) == (200, "error") and "read-only" in problems[0]
+        assert post(client, 1000).status_code == 503

@@ -24,7 +24,8 @@ def test_half_set_s3_under_auto_runs_local_and_says_what_is_missing(tmp_path: Pa
 
 
 def test_render_without_a_mounted_disk_answers_503(tmp_path: Path) -> None:
-    with LiveApp({"DATA_FOLDER": str(tmp_path), "STORAGE_MODE": "local", "RENDER": "true"}) as client:
+    with LiveApp({"DATA_FOLDER": str(tmp_path), "STORAGE_MODE": "local", "RENDER": "true",
+                  "APP_TOKEN": "t" * 44}) as client:
         health = client.get("/health")
         assert health.status_code == 503
         problem = health.json()["problems"][0]
