@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -80,15 +81,28 @@ class SqliteDatabase:
         self._db.close()
 
 
+# libpq's side of a bounded wait: a refused or unreachable server fails a connect in seconds, a dead peer on
+# an idle connection is noticed by keepalives, and no statement runs past the server's statement timeout.
+CONNECTION_BOUNDS = {"connect_timeout": 2, "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
+                     "keepalives_count": 2, "options": "-c statement_timeout=15000"}
+WAIT_FOR_CONNECTION = 1.0  # seconds a request waits for a pooled connection before its 503
+RECONNECT_FOR = 3.0  # the pool's own retries give up after this; the next request starts a new attempt at once
+FAIL_FAST_SECONDS = 1.0  # after the server did not answer, requests fail at once unless the pool has a connection
+
+
 class PostgresDatabase:
     kind = "postgres"
 
-    def __init__(self, url: str, max_connections: int = 10, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, max_connections: int = 10, timeout: float = WAIT_FOR_CONNECTION) -> None:
         from psycopg.rows import dict_row
         from psycopg_pool import ConnectionPool
 
+        # reconnect_timeout bounds the pool's backoff: its default (5 minutes, doubling from 1 s) kept instances
+        # answering 503 for ~50 s after PostgreSQL came back. check= drops connections the outage broke.
         self._pool = ConnectionPool(url, min_size=1, max_size=max_connections, timeout=timeout, open=False,
-                                    kwargs={"autocommit": True, "row_factory": dict_row})
+                                    reconnect_timeout=RECONNECT_FOR, check=ConnectionPool.check_connection,
+                                    kwargs={"autocommit": True, "row_factory": dict_row, **CONNECTION_BOUNDS})
+        self._down_until = 0.0
         with self._errors():
             self._pool.open(wait=True, timeout=timeout)
 
@@ -117,12 +131,17 @@ class PostgresDatabase:
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
+        """Driver errors as ``DatabaseUnavailableError``; while the server was just found away, a request with no
+        pooled connection to use fails at once instead of waiting out the pool's timeout again."""
         import psycopg
         from psycopg_pool import PoolTimeout
 
+        if time.monotonic() < self._down_until and not self._pool.get_stats().get("pool_available"):
+            raise DatabaseUnavailableError("the records' PostgreSQL database did not answer a moment ago")
         try:
             yield
         except (psycopg.OperationalError, PoolTimeout) as error:
+            self._down_until = time.monotonic() + FAIL_FAST_SECONDS
             raise DatabaseUnavailableError(f"the records' PostgreSQL database did not answer: "
                                            f"{type(error).__name__}") from None
 

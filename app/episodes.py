@@ -107,11 +107,23 @@ class Episodes:
                         self.observe("refused", 0)  # answered 503: the client keeps the audio
                         raise
                     time.sleep(DIRECT_UPLOAD_BACKOFF * attempt)
-        episode = self.records.add_episode(
-            id=episode_id, name=name, user_id=user_id, audio_ref=self.remote.reference(key), local_key=None,
-            content_type=content_type, size=digest.size, sha256=digest.sha256_hex, state="stored", etag=stat.etag)
+        try:
+            episode = self.records.add_episode(
+                id=episode_id, name=name, user_id=user_id, audio_ref=self.remote.reference(key), local_key=None,
+                content_type=content_type, size=digest.size, sha256=digest.sha256_hex, state="stored",
+                etag=stat.etag)
+        except Exception:  # the records refused (a database outage answers 503): no object without its record
+            self._forget_upload(key)
+            raise
         self.observe("stored", digest.size)
         return episode
+
+    def _forget_upload(self, key: str) -> None:
+        assert self.remote is not None
+        try:
+            self.remote.delete(key)
+        except StorageError as error:  # left for `ephitup orphans`, which finds objects no record knows
+            log.warning("an upload whose record could not be written stays in S3: %s", error)
 
     def finalize(self, episode: Episode) -> Episode:
         """Upload a pending episode; on any failure keep it pending, playable from disk, and retry later.

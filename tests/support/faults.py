@@ -104,3 +104,61 @@ class CuttingProxy:
 
     def close(self) -> None:
         self.listener.close()
+
+
+class RefusingProxy:
+    """A TCP proxy on 127.0.0.1 in front of a server (PostgreSQL) that can refuse: ``refuse()`` closes its
+    port and resets every open connection, as a server going down does; ``restore()`` listens again."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream  # a Unix socket's path
+        probe = socket.create_server(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self.connections: list[socket.socket] = []
+        self.listener: socket.socket | None = None
+        self.lock = threading.Lock()  # a connection accepted while refuse() runs is reset too
+        self.restore()
+
+    def restore(self) -> None:
+        with self.lock:
+            self.listener = socket.create_server(("127.0.0.1", self.port), reuse_port=False)
+        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
+
+    def refuse(self) -> None:
+        with self.lock:
+            if self.listener is not None:
+                self.listener.close()
+                self.listener = None
+            self._reset(self.connections)
+            self.connections.clear()
+
+    @staticmethod
+    def _reset(connections: list[socket.socket]) -> None:
+        for connection in connections:
+            try:  # shutdown first: a thread blocked reading it keeps a bare close() from taking effect
+                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                connection.shutdown(socket.SHUT_RDWR)
+                connection.close()
+            except OSError:
+                pass
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:  # closed by refuse()
+                return
+            try:
+                upstream = socket.socket(socket.AF_UNIX)
+                upstream.connect(self.upstream)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                if self.listener is not listener:  # refused meanwhile
+                    self._reset([client, upstream])
+                    continue
+                self.connections += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=CuttingProxy._pipe, args=(source, sink), daemon=True).start()
