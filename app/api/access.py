@@ -59,6 +59,21 @@ def bearer_holds(token: Secret, authorization: str) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.get_secret_value().encode())
 
 
+LINGER_SECONDS = 2.0  # nginx's lingering close: a refused client gets this long to finish sending, unread
+
+
+async def _linger(receive: Receive) -> None:
+    """Read and drop what a refused client is still sending, for a moment, before the connection closes: a
+    socket closed with unread data is reset, and the client then never reads the 401 it was sent."""
+    import anyio
+
+    with anyio.move_on_after(LINGER_SECONDS):
+        while True:
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                return
+
+
 class TokenGate:
     """ASGI middleware: an ``/api`` request without a valid token is answered 401 before its body is read."""
 
@@ -72,7 +87,13 @@ class TokenGate:
         refusal = JSONResponse({"detail": "missing or wrong bearer token (Authorization: Bearer <APP_TOKEN>), "
                                           "or an expired audio link"},
                                status_code=401, headers={"WWW-Authenticate": "Bearer", "Connection": "close"})
-        await refusal(scope, receive, send)
+        # The whole answer first, then a moment to drain what the client still sends, then the end: uvicorn closes
+        # the connection at the end of a Connection: close answer, and a close with unread data is a reset.
+        await send({"type": "http.response.start", "status": refusal.status_code, "headers": refusal.raw_headers})
+        await send({"type": "http.response.body", "body": refusal.body, "more_body": True})
+        await _linger(receive)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
 
     @staticmethod
     def _admitted(scope: Scope, token: Secret) -> bool:

@@ -72,3 +72,17 @@ def test_a_link_holds_until_it_expires(age: int, holds: bool) -> None:
 
 def test_without_a_token_the_link_is_the_plain_path() -> None:
     assert audio_link("e1", None) == "/api/podcasts/episodes/e1/audio"
+
+
+def test_an_unauthenticated_large_upload_reads_its_401_instead_of_a_reset(tmp_path: Path) -> None:
+    """The server drains a refused body for a moment (nginx's lingering close): closing with it unread resets
+    the connection, and a client still sending never sees the answer."""
+    body = b"\0" * (16 * 2**20)
+    with LiveApp({"DATA_FOLDER": str(tmp_path), "STORAGE_MODE": "local", "APP_TOKEN": TOKEN}) as client:
+        port = int(str(client.base_url).rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+            raw.sendall(b"POST /api/sources HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
+                        b"Content-Type: multipart/form-data; boundary=x\r\n\r\n" % len(body))
+            raw.sendall(body)  # a client that sends its whole body before reading (most do)
+            answer = raw.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 401"), answer[:100]
