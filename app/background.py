@@ -39,7 +39,7 @@ class Gate:
             tear_down()
 
 
-async def every(seconds: float, step: Callable[[], None], what: str) -> None:
+async def every(seconds: float, step: Callable[[], object], what: str) -> None:
     """``step`` on a worker thread, then a pause, forever; a crash is a bug: logged loudly, the loop goes on."""
     import asyncio  # the serving app's loop only: a CLI command never loads asyncio
 

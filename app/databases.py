@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 Row = dict[str, Any]
+RECORDS_FILE = "app.db"  # the SQLite records, in DATA_FOLDER
 SCHEMA_LOCK = 0x65706869  # pg_advisory_xact_lock key for schema steps ("ephi")
 
 
@@ -37,6 +38,8 @@ class Database(Protocol):
     def schema_version(self) -> int: ...
 
     def upgrade(self, steps: tuple[str, ...]) -> None: ...
+
+    def backup_to(self, path: Path) -> bool: ...
 
     def close(self) -> None: ...
 
@@ -76,6 +79,16 @@ class SqliteDatabase:
             version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
             for number in range(version, len(steps)):
                 self._db.executescript(f"BEGIN; {steps[number]}; PRAGMA user_version = {number + 1}; COMMIT;")
+
+    def backup_to(self, path: Path) -> bool:
+        """A consistent copy of the whole database at ``path`` (SQLite's online backup API), however busy."""
+        with self._lock:
+            target = sqlite3.connect(path)
+            try:
+                self._db.backup(target)
+            finally:
+                target.close()
+        return True
 
     def close(self) -> None:
         self._db.close()
@@ -126,6 +139,10 @@ class PostgresDatabase:
                 connection.execute(steps[number].encode())  # bytes: several statements, no placeholders
                 connection.execute("UPDATE ephitup_schema SET version = %s", (number + 1,))
 
+    def backup_to(self, path: Path) -> bool:
+        """PostgreSQL keeps its own backups (Render's daily ones, point-in-time recovery): none is taken here."""
+        return False
+
     def close(self) -> None:
         self._pool.close()
 
@@ -164,4 +181,4 @@ def open_database(database_url: str | None, data_folder: Path, max_connections: 
     """PostgreSQL when a URL is given, else SQLite in the data folder."""
     if database_url:
         return PostgresDatabase(database_url, max_connections)
-    return SqliteDatabase(data_folder / "app.db")
+    return SqliteDatabase(data_folder / RECORDS_FILE)

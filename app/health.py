@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from app.background import Gate, Reconciler, every
+from app.backups import RecordsBackups
 from app.records import Records
 from app.storage import StorageAccessDeniedError, StorageError, parse_s3_url
 from app.storage.stores import Stores
@@ -79,6 +80,9 @@ def disk_error(error: Exception) -> tuple[int, str] | None:
     return None
 
 
+MISSING_KEPT = 1000  # missing files remembered for /health; ``ephitup orphans`` finds them all
+
+
 @dataclass(frozen=True)
 class HealthLimits:
     """When the background checks run and what they call a problem (from the settings, by the root)."""
@@ -99,12 +103,22 @@ class Watch:
     """
 
     def __init__(self, records: Records, stores: Stores, gate: Gate, limits: HealthLimits,
-                 reconciler: Reconciler | None = None, clock: Callable[[], float] = time.time) -> None:
+                 reconciler: Reconciler | None = None, backups: RecordsBackups | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.records, self.stores, self.gate, self.limits = records, stores, gate, limits
-        self.reconciler, self.clock = reconciler, clock
+        self.reconciler, self.backups, self.clock = reconciler, backups, clock
+        self.started = clock()
         self.startup: list[Problem] = []
         self.s3: list[Problem] = []
         self.stranded: list[Problem] = []
+        self.missing: dict[str, None] = {}  # what plays found gone from its store (deleted behind the app's back)
+
+    def note_missing(self, what: str) -> None:
+        """A play found a record's file gone: an error until the process restarts (``ephitup orphans`` lists them
+        all)."""
+        self.missing[what] = None
+        if len(self.missing) > MISSING_KEPT:
+            del self.missing[next(iter(self.missing))]
 
     def once(self) -> None:
         """One round of the background checks: the S3 probe needs no gate; the records' count does."""
@@ -142,6 +156,18 @@ class Watch:
                                           "back first (ephitup migrate to-local) before turning S3 off.")
                          for bucket, count in sorted(counts.items())]
 
+    def _backup_problems(self) -> list[Problem]:
+        """A backup older than twice its interval (or none that long after start) is a problem."""
+        if self.backups is None or self.records.engine != "sqlite":
+            return []
+        age, limit = self.backups.age(), 2 * self.backups.interval
+        if (age if age is not None else self.clock() - self.started) <= limit:
+            return []
+        when = "none yet" if age is None else f"the last is {age / 60:.0f} min old"
+        cause = f" (last error: {self.backups.error})" if self.backups.error else ""
+        return [Problem("warning", f"no recent backup of the records: {when}, expected every "
+                                   f"{self.backups.interval / 60:g} min{cause}. `ephitup records backup` takes one.")]
+
     def problems(self) -> list[Problem]:
         folder = self.stores.local.root
         reading = read_disk(folder)
@@ -151,6 +177,12 @@ class Watch:
                                                self.limits.disk_error_percent)]
         if self.reconciler is not None and self.reconciler.error:
             found.append(Problem("warning", f"last reconcile pass failed: {self.reconciler.error}"))
+        found += self._backup_problems()
+        if self.missing:
+            last = next(reversed(self.missing))
+            found.append(Problem("error", f"{len(self.missing)} record(s) point at a file missing from its store "
+                                          f"(deleted outside the app?), the last: {last}. `ephitup orphans` lists "
+                                          "every record whose data is gone."))
         count, oldest, last_error = self.records.pending_summary()
         found += [*self.s3, *self.stranded]
         if oldest is not None and self.clock() - oldest > self.limits.pending_alert_seconds:

@@ -9,13 +9,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from app.databases import RECORDS_FILE
 from app.records import Records
 from app.storage import InvalidReferenceError, ObjectStat, Storage, StorageError
 from app.storage.stores import Stores
 
 PREFIXES = {"local": ("podcasts/", "uploads/"), "s3": ("episodes/", "uploads/")}  # what the app writes
 KEPT_ORPHANS = "episodes/_orphans/"  # audio `migrate to-s3` kept safe on purpose: never an orphan
-RECORDS_FILE = "app.db"
 
 
 @dataclass

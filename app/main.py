@@ -37,7 +37,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         configure_logging()
         runtime = start(settings or Settings.from_env())
         app.state.runtime, app.state.offload = runtime, Offload()
-        background = [asyncio.create_task(runtime.reconciler.forever()), asyncio.create_task(runtime.watch.forever())]
+        background = [asyncio.create_task(loop) for loop in (
+            runtime.reconciler.forever(), runtime.watch.forever(), runtime.backups.forever())]
         try:
             yield
         finally:
@@ -84,8 +85,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": f"{error}: try again shortly"}, 503, headers={"Retry-After": "5"})
 
     @app.exception_handler(FileNotFoundError)
-    async def vanished(_: Request, error: Exception) -> JSONResponse:
+    async def vanished(request: Request, error: Exception) -> JSONResponse:
         log.error("a record points at missing data: %s", error)
+        request.app.state.runtime.watch.note_missing(str(error))
         return JSONResponse({"detail": "the stored file is missing"}, 410)
 
     return app

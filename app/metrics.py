@@ -22,8 +22,9 @@ from app.storage import (
 
 
 class Metrics:
-    def __init__(self, data_folder: Path, pending: Callable[[], int]) -> None:
-        self.data_folder, self.pending = data_folder, pending
+    def __init__(self, data_folder: Path, pending: Callable[[], int],
+                 backup_age: Callable[[], float | None] = lambda: None) -> None:
+        self.data_folder, self.pending, self.backup_age = data_folder, pending, backup_age
         self._made: dict[str, Any] = {}
         self._making = threading.Lock()  # a worker thread and a request may come first together
 
@@ -40,6 +41,8 @@ class Metrics:
         Gauge("ephitup_pending_uploads", "episodes waiting to reach S3", registry=registry).set_function(self.pending)
         Gauge("ephitup_disk_free_bytes", "free bytes on the data folder's disk", registry=registry).set_function(
             lambda: shutil.disk_usage(self.data_folder).free)
+        Gauge("ephitup_records_backup_age_seconds", "age of the last good backup of the records (NaN: none yet)",
+              registry=registry).set_function(lambda: float("nan") if (age := self.backup_age()) is None else age)
         return {
             "registry": registry,
             "finalized": Counter("ephitup_finalize", "finalize outcomes: stored (verified where it belongs), "

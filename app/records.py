@@ -111,6 +111,10 @@ class Records:
     def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
         return self._db.rows(sql, params)
 
+    def backup_to(self, path: Path) -> bool:
+        """A consistent copy at ``path``; False where the engine keeps its own backups (PostgreSQL)."""
+        return self._db.backup_to(path)
+
     def close(self) -> None:
         self._db.close()
 

@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from app.background import Gate, Reconciler
+from app.backups import RecordsBackups
 from app.databases import open_database
 from app.episodes import Episodes
 from app.health import HealthLimits, Watch
@@ -76,13 +77,15 @@ class Runtime:
     reconciler: Reconciler
     watch: Watch
     gate: Gate
+    backups: RecordsBackups
 
     @classmethod
     def open(cls, settings: Settings | None = None, require_s3: bool = False) -> Runtime:
         """Records and stores as the environment selects them (``require_s3``: S3 or a ``SettingsError``)."""
         settings = settings or Settings.from_env()
         records = open_records(settings.database_url, settings.data_folder)
-        metrics = Metrics(settings.data_folder, pending=lambda: records.pending_summary()[0])
+        metrics = Metrics(settings.data_folder, pending=lambda: records.pending_summary()[0],
+                          backup_age=lambda: backups.age())
         remote = s3_storage(settings, metrics.s3_error) if settings.storage.mode == "s3" or require_s3 else None
         stores = Stores(LocalStorage(settings.data_folder), remote, scaled=settings.topology == "scaled")
         episodes = Episodes(records, stores, observe=metrics.finalize)
@@ -90,8 +93,11 @@ class Runtime:
         reconciler = Reconciler(episodes, gate, settings.reconcile_interval)
         limits = HealthLimits(settings.health_check_seconds, settings.pending_alert_minutes * 60,
                               settings.disk_degraded_percent, settings.disk_error_percent)
-        watch = Watch(records, stores, gate, limits, reconciler)
-        return cls(settings, records, stores, episodes, Sources(records, stores), metrics, reconciler, watch, gate)
+        # The bucket when S3 is on: a copy on the disk it backs up would go with the disk.
+        backups = RecordsBackups(records, remote or stores.local, gate, settings.records_backup_minutes * 60)
+        watch = Watch(records, stores, gate, limits, reconciler, backups)
+        return cls(settings, records, stores, episodes, Sources(records, stores), metrics, reconciler, watch, gate,
+                   backups)
 
     def target_records(self) -> Records:
         """``TARGET_DATABASE_URL``'s PostgreSQL, which ``migrate to-scaled`` copies the records into."""

@@ -88,6 +88,10 @@ class Settings:
                                s3_only=True, parse=int, ge=1, le=512)
     reconcile_interval: float = env("RECONCILE_INTERVAL_SECONDS", 30.0, "how often pending uploads are retried",
                                     s3_only=True, parse=float, ge=0.05)
+    records_backup_minutes: float = env(
+        "RECORDS_BACKUP_MINUTES", 60.0, "how often a consistent copy of the SQLite records is kept (in the bucket "
+        "under backups/records/ with S3 on, else beside the database); PostgreSQL keeps its own", parse=float,
+        gt=0)
     health_check_seconds: float = env("HEALTH_CHECK_SECONDS", 15.0, "how often the background checks behind /health "
                                       "run (S3 probe, records S3 cannot serve)", parse=float, ge=0.05)
     pending_alert_minutes: float = env("PENDING_ALERT_MINUTES", 15.0, "a pending upload older than this is a "

@@ -11,7 +11,7 @@ import os
 from app.health import Problem, read_disk
 from app.runtime import Runtime
 from app.settings import Settings, SettingsError
-from app.storage import LocalStorage
+from app.storage import LocalStorage, StorageError
 
 log = logging.getLogger("ephitup")
 
@@ -26,6 +26,10 @@ def start(settings: Settings) -> Runtime:
         log.info("removed an interrupted write: %s", key)
     runtime = Runtime.open(settings)
     runtime.watch.startup += startup_problems(settings)
+    try:
+        runtime.backups.find_last()
+    except StorageError as error:  # S3 away at start: the first backup pass says how old the last one is
+        log.warning("could not list the records' backups: %s", error)
     for key in runtime.episodes.remove_unrecorded_audio():
         log.info("removed audio a crash left before its record was written: %s", key)
     for problem in runtime.watch.startup:

@@ -13,7 +13,7 @@ from typing import Any
 
 Policy = dict[str, Any]
 
-APP_PREFIXES = ("episodes/", "uploads/")
+APP_PREFIXES = ("episodes/", "uploads/", "backups/records/")  # backups/records/: consistent copies of app.db
 # Exactly what the app's storage layer calls: PutObject covers multipart (Create/UploadPart/Complete),
 # GetObject covers GET and HEAD; ListBucket is needed to tell a missing key (404) from a denied one.
 APP_OBJECT_ACTIONS = ("s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload")

@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                            "gone."),
     "usage": ("usage", "The data folder's space by uploads, podcasts and records, S3's, growth a day, days until "
                        "full."),
+    "records": ("records", "Back up the SQLite records now, or restore them from a backup."),
     "fix-keys": ("fix_keys", "Repair references and keys off the canonical layout (copy, verify, switch, delete "
                              "old)."),
 }

@@ -71,9 +71,22 @@ AUDIO_RESPONSES = {**binary_responses("audio/mpeg"),
              operation_id="episode_audio_headers")
 @router.get("/{episode_id}/audio", response_class=Response, responses=AUDIO_RESPONSES, operation_id="episode_audio")
 async def episode_audio(rt: RuntimeDep, offload: OffloadDep, request: Request, episode: EpisodeDep) -> Response:
-    """The audio from wherever it lives: ranges proxied, or a 307 to a presigned URL."""
-    storage, key = rt.stores.locate(episode.audio_ref)
-    return await offload.run(storage, _audio, rt, request, episode, storage, key)
+    """The audio from wherever it lives: ranges proxied, or a 307 to a presigned URL.
+
+    A copy gone by the time it is opened may have just moved (``migrate``, ``fix-keys``: the record switches
+    first, the old copy goes last): the record is read once more, and played from where it points now."""
+    try:
+        storage, key = rt.stores.locate(episode.audio_ref)
+        return await offload.run(storage, _audio, rt, request, episode, storage, key)
+    except FileNotFoundError:
+        try:
+            moved = rt.records.episode(episode.id)
+        except KeyError:
+            raise HTTPException(404, f"episode {episode.id!r} was deleted") from None
+        if moved.audio_ref == episode.audio_ref:
+            raise
+    storage, key = rt.stores.locate(moved.audio_ref)
+    return await offload.run(storage, _audio, rt, request, moved, storage, key)
 
 
 def _audio(rt: Runtime, request: Request, episode: Episode, storage: Storage, key: str) -> Response:
@@ -81,8 +94,9 @@ def _audio(rt: Runtime, request: Request, episode: Episode, storage: Storage, ke
     if isinstance(storage, Presigner) and rt.settings.audio_delivery == "redirect":
         return RedirectResponse(storage.presign(key, REDIRECT_SECONDS), status_code=307,
                                 headers={"Cache-Control": "no-store"})
-    if remote and episode.etag:
-        # The record knows size and ETag: one ranged GET to S3, no HEAD first.
+    if remote and episode.etag and request.method == "GET":
+        # The record knows size and ETag: one ranged GET to S3, no HEAD first. A HEAD asks S3 itself: it is
+        # all the request does, and an object deleted behind the app's back must not answer 200.
         size, etag, modified = episode.size, episode.etag, datetime.fromtimestamp(episode.updated_at, UTC)
     else:
         stat = storage.stat(key)

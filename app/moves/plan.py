@@ -71,6 +71,7 @@ class Report:
     done: list[Work] = field(default_factory=list)
     skipped: list[Work] = field(default_factory=list)  # already in place: nothing transferred
     failed: list[tuple[Work, str]] = field(default_factory=list)
+    gone: list[Work] = field(default_factory=list)  # its record deleted by the live app meanwhile: not a failure
     seconds: float = 0.0
 
     @property
@@ -79,5 +80,6 @@ class Report:
 
     def summary(self) -> str:
         rate = self.bytes / 2**20 / self.seconds if self.seconds else 0.0
-        return (f"{len(self.done)} moved, {len(self.skipped)} already in place, {len(self.failed)} failed, "
+        gone = f"{len(self.gone)} deleted meanwhile, " if self.gone else ""
+        return (f"{len(self.done)} moved, {len(self.skipped)} already in place, {gone}{len(self.failed)} failed, "
                 f"{self.bytes / 2**20:.1f} MiB in {self.seconds:.1f}s ({rate:.1f} MiB/s)")

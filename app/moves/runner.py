@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from app.moves.plan import Item, Report, Work
+from app.records import RecordNotFoundError
 from app.storage import StorageError
 
 Handler = Callable[[Item], bool]  # True: already in place, nothing transferred
@@ -26,6 +27,8 @@ def run(tasks: Sequence[Task], concurrency: int, on_done: Subscriber = lambda _:
             item = futures[future]
             try:
                 (report.skipped if future.result() else report.done).append(item)
+            except RecordNotFoundError:  # the live app deleted it while the move ran: nothing left to move
+                report.gone.append(item)
             except (StorageError, OSError, KeyError, ValueError) as error:
                 report.failed.append((item, f"{type(error).__name__}: {error}"))
             on_done(item)

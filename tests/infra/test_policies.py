@@ -41,7 +41,8 @@ def test_every_granted_object_arn_sits_under_an_allowed_prefix(name: str) -> Non
         for resource in as_list(statement["Resource"]):
             assert resource == AP or resource.startswith(allowed)
         if "s3:ListBucket" in as_list(statement["Action"]):
-            assert statement["Condition"] == {"StringLike": {"s3:prefix": ["episodes/*", "uploads/*"]}}
+            assert statement["Condition"] == {"StringLike": {"s3:prefix": ["episodes/*", "uploads/*",
+                                                                            "backups/records/*"]}}
 
 
 def test_the_user_gets_only_the_actions_the_app_uses() -> None:
@@ -52,7 +53,7 @@ def test_the_user_gets_only_the_actions_the_app_uses() -> None:
 def test_rewriting_to_bucket_arns_keeps_actions_and_conditions() -> None:
     rewritten = policies.rewritten_to_bucket(DOCUMENTS["user"], AP, BUCKET)
     assert [as_list(s["Resource"]) for s in rewritten["Statement"]] == [
-        [f"{BUCKET}/episodes/*", f"{BUCKET}/uploads/*"], [BUCKET]]
+        [f"{BUCKET}/episodes/*", f"{BUCKET}/uploads/*", f"{BUCKET}/backups/records/*"], [BUCKET]]
     assert [s["Action"] for s in rewritten["Statement"]] == [s["Action"] for s in DOCUMENTS["user"]["Statement"]]
 
 

@@ -91,7 +91,7 @@ def test_user_and_access_point_policies_name_the_access_point_and_the_user() -> 
     user_policy = run.policy("aws:iam/userPolicy:UserPolicy")
     assert {r for s in user_policy["Statement"] for r in ([s["Resource"]] if isinstance(s["Resource"], str)
                                                            else s["Resource"])} == {
-        ap_arn, f"{ap_arn}/object/episodes/*", f"{ap_arn}/object/uploads/*"}
+        ap_arn, f"{ap_arn}/object/episodes/*", f"{ap_arn}/object/uploads/*", f"{ap_arn}/object/backups/records/*"}
     ap_policy = run.policy("aws:s3control/accessPointPolicy:AccessPointPolicy")
     assert {s["Principal"]["AWS"] for s in ap_policy["Statement"]} == {
         f"arn:aws:iam::{ACCOUNT}:user/ephitup/ephitup-prod-app"}
@@ -115,8 +115,8 @@ def test_outputs_are_present_and_the_secret_one_is_secret() -> None:
         "DATA_FOLDER": "/mydata", "STORAGE_MODE": "s3", "S3_BUCKET_NAME": run.outputs["bucket_name"],
         "S3_ACCESS_POINT": run.outputs["access_point_arn"], "S3_REGION": "us-east-2", "AUDIO_DELIVERY": "proxy",
         "MAX_UPLOAD_MB": "200", "S3_CONNECT_TIMEOUT": "3", "S3_READ_TIMEOUT": "10", "S3_MAX_ATTEMPTS": "3",
-        "S3_MAX_CONNECTIONS": "32", "RECONCILE_INTERVAL_SECONDS": "30", "HEALTH_CHECK_SECONDS": "15",
-        "PENDING_ALERT_MINUTES": "15", "TOPOLOGY": "single",
+        "S3_MAX_CONNECTIONS": "32", "RECONCILE_INTERVAL_SECONDS": "30", "RECORDS_BACKUP_MINUTES": "60",
+        "HEALTH_CHECK_SECONDS": "15", "PENDING_ALERT_MINUTES": "15", "TOPOLOGY": "single",
         "DISK_DEGRADED_PERCENT": "80", "DISK_ERROR_PERCENT": "95"}
     assert FAKE_SECRET not in repr(run.outputs["app_env"])
 

@@ -126,3 +126,17 @@ def test_process_killed_between_upload_and_commit_loses_nothing(env: dict, moto:
         assert local_mp3s(env) == []
         assert {e["id"] for e in before} < {e["id"] for e in episodes}
 
+
+
+def test_audio_deleted_from_s3_behind_the_apps_back_is_410_for_head_and_get_and_an_error_in_health(
+        env: dict, moto: StoppableMoto) -> None:
+    with LiveApp(env) as client:
+        episode = post_episode(client).json()
+        assert episode["state"] == "stored" and client.head(episode["audio_url"]).status_code == 200
+        s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto.endpoint)
+        s3.delete_object(Bucket=moto.bucket, Key=s3_keys(moto)[0])
+        assert client.head(episode["audio_url"]).status_code == 410
+        assert client.get(episode["audio_url"]).status_code == 410
+        health = client.get("/health").json()
+        assert health["status"] == "error"
+        assert any("point at a file missing from its store" in p["message"] for p in health["problems"])

@@ -119,3 +119,29 @@ def test_audio_a_crash_left_before_its_record_is_removed_at_start(tmp_path: Path
         assert client.get(kept["audio_url"]).content == AUDIO
     names = sorted(p.name for p in Path(env["DATA_FOLDER"]).rglob("*.mp3"))
     assert names == sorted(["Old Show.mp3", Path(kept["audio_ref"]).name])
+
+
+def test_a_play_that_finds_its_copy_just_moved_plays_it_from_where_the_record_points_now(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A move switches the record, then deletes the old copy: a play that read the record just before the
+    switch finds the old copy gone, reads the record again, and plays the new copy (it answered 410)."""
+    from app.storage import LocalStorage
+
+    live = LiveApp({"DATA_FOLDER": str(tmp_path), "STORAGE_MODE": "local"})
+    with live as client:
+        episode = client.post("/api/podcasts/episodes", data={"name": "moving"},
+                              files={"audio": ("a.mp3", AUDIO, "audio/mpeg")}).json()
+        runtime = live.app.state.runtime
+        original, moved = LocalStorage.open_range, []
+
+        def move_first(self: LocalStorage, key: str, *args: Any, **kwargs: Any) -> Any:
+            if not moved:  # the move runs between this play's record lookup and its open
+                moved.append(f"podcasts/episodes/moved/audio/{Path(key).name}")
+                self.save_file(moved[0], self.path(key), "audio/mpeg")
+                runtime.records.move_audio(episode["id"], self.reference(moved[0]))
+                self.delete(key)
+            return original(self, key, *args, **kwargs)
+
+        monkeypatch.setattr(LocalStorage, "open_range", move_first)
+        answer = client.get(episode["audio_url"])
+        assert answer.status_code == 200 and answer.content == AUDIO and moved

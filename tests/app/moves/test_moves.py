@@ -9,6 +9,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+import app.moves.base
 import app.moves.to_local
 import app.moves.to_s3
 from app.moves import Action, FixKeys, ToS3
@@ -277,3 +278,28 @@ def test_concurrency_is_bounded(env, value: str, capsys) -> None:
     with pytest.raises(SystemExit) as exit_:
         main(["migrate", "to-s3", "--concurrency", value])
     assert exit_.value.code == 2 and f"{value!r} is not a whole number from 1 to 256" in capsys.readouterr().err
+
+
+def test_episodes_the_live_app_deletes_during_a_migration_are_not_failures_and_leave_no_object(
+        env, audio, monkeypatch, capsys) -> None:
+    """One episode is deleted before its turn, one while its upload runs: exit 0, nothing of either in S3."""
+    victims = [episode.id for episode in records(env)[:2]]
+    original = Records.mark_stored
+
+    def deleted_while_uploading(self: Records, episode_id: str, *args: object, **kwargs: object) -> object:
+        if episode_id == victims[1]:
+            self.delete_episode(episode_id)
+        return original(self, episode_id, *args, **kwargs)
+
+    monkeypatch.setattr(Records, "mark_stored", deleted_while_uploading)
+    real_run = app.moves.base.Move.run
+
+    def delete_first_then_run(self, plan, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.records.delete_episode(victims[0])  # after the plan, before the work: the app's own DELETE
+        return real_run(self, plan, *args, **kwargs)
+
+    monkeypatch.setattr(app.moves.base.Move, "run", delete_first_then_run)
+    assert main(["migrate", "to-s3"]) == 0
+    assert "2 deleted meanwhile, 0 failed" in capsys.readouterr().out
+    assert not [key for key in bucket_state(env) if any(victim in key for victim in victims)]
+    assert {e.id for e in records(env)}.isdisjoint(victims)
