@@ -84,7 +84,10 @@ class Episodes:
             sha256=digest.sha256_hex, state="pending_upload" if self.remote else "stored",
             next_attempt_at=self.clock() + FINALIZE_LEASE_SECONDS,
         )
-        return self.finalize(episode) if self.remote else episode
+        if self.remote:
+            return self.finalize(episode)
+        self.observe("stored", 0)  # on the disk, where it belongs: nothing uploaded
+        return episode
 
     def _create_in_s3(self, episode_id: str, name: str, user_id: str | None, audio: Readable, content_type: str,
                       filename: str) -> Episode:

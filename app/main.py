@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Security
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api import episodes, health, sources
 from app.api.access import TokenGate, bearer
@@ -21,12 +22,32 @@ from app.databases import DatabaseUnavailableError
 from app.episodes import EpisodeDeletedError
 from app.health import disk_error
 from app.logs import configure_logging
-from app.settings import Settings
+from app.settings import Settings, SettingsError
 from app.startup import start
 from app.storage import StorageAccessDeniedError, StorageUnavailableError
 from app.storage.stores import StorageNotConfiguredError
 
 log = logging.getLogger("ephitup.api")
+
+
+class OneLineStartupFailure:
+    """A start refused for a reason the app words (a ``SettingsError``: what to set, and how) reaches uvicorn's log
+    as that one line, not as the traceback Starlette puts in ``lifespan.startup.failed``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            return await self.app(scope, receive, send)
+
+        async def worded(message: Message) -> None:
+            text = message.get("message") or ""
+            if message["type"] == "lifespan.startup.failed" and SettingsError.__name__ in text:
+                message = {**message, "message": f"ephitup: {text.strip().splitlines()[-1].split(': ', 1)[-1]}"}
+            await send(message)
+
+        await self.app(scope, receive, worded)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -51,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(UploadLimit, limit=lambda: app.state.runtime.settings.max_upload_bytes)
     app.add_middleware(Measured, metrics=lambda: app.state.runtime.metrics)
     app.add_middleware(TokenGate, token=lambda: app.state.runtime.settings.app_token)  # outermost: runs first
+    app.add_middleware(OneLineStartupFailure)
     app.include_router(health.router)
     for router in (episodes.router, sources.router):
         app.include_router(router, prefix="/api", dependencies=[Security(bearer)], responses=errors(401))

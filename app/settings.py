@@ -126,6 +126,11 @@ class Settings:
 
     def __post_init__(self) -> None:
         """The rules between fields, checked whenever settings are made (``from_env`` or ``replace``)."""
+        for name, url in (("DATABASE_URL", self.database_url), ("TARGET_DATABASE_URL", self.target_database_url)):
+            scheme = url.get_secret_value().partition("://")[0] if url else "postgresql"
+            if scheme not in ("postgresql", "postgres"):
+                raise SettingsError(f"{name} is a {scheme!r} URL: the records need PostgreSQL (postgresql://...), or "
+                                    "leave it unset for SQLite in DATA_FOLDER")
         if self.disk_degraded_percent >= self.disk_error_percent:
             raise SettingsError(
                 f"DISK_DEGRADED_PERCENT={self.disk_degraded_percent:g} must be below DISK_ERROR_PERCENT="

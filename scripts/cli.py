@@ -78,6 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, ConfigError, StorageError, PortInUseError, DatabaseUnavailableError) as error:
         print(f"ephitup {args.command}: {error}", file=sys.stderr)
         return exit_code_for(error)
+    except OSError as error:  # a file named on the command line that cannot be read or written
+        print(f"ephitup {args.command}: {error.filename or ''}: {error.strerror or error}: check the path",
+              file=sys.stderr)
+        return Exit.USAGE
 
 
 def exit_code_for(error: Exception) -> Exit:

@@ -104,6 +104,8 @@ def ranged_response(
         "Last-Modified": format_datetime(last_modified.astimezone(UTC), usegmt=True),  # botocore says tzutc()
         **(headers or {}),
     }
+    if _etag_matches(request.headers.get("if-none-match"), etag):  # the client's copy is current
+        return Response(status_code=304, headers=base)
     byte_range = None
     header = request.headers.get("range")
     if header and _if_range_holds(request.headers.get("if-range"), base):
@@ -125,6 +127,14 @@ def ranged_response(
     # Opened before the response starts, so a vanished object is an error status, not a cut stream.
     chunks = storage.open_range(key, start, end, chunk_size=STREAM_CHUNK)
     return StreamingResponse(prefetched(chunks), status_code=status, headers=base, media_type=content_type)
+
+
+def _etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 If-None-Match: ``*`` or any listed tag equal to ``etag`` (weak comparison)."""
+    if not if_none_match:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or etag.removeprefix("W/") in tags
 
 
 async def prefetched(chunks: Iterator[bytes], depth: int = PREFETCH_CHUNKS) -> AsyncIterator[bytes]:

@@ -6,7 +6,10 @@ import argparse
 import json
 from dataclasses import dataclass
 
+from app.health import Problem
 from app.settings import Settings
+from app.startup import startup_problems
+from app.storage import LocalStorage
 from scripts.arguments import bind
 from scripts.exit_codes import Exit
 
@@ -22,13 +25,18 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def status(options: StatusOptions) -> int:
+    """The checks the app's start runs, without starting it; exit 1 when one is an error."""
     settings = Settings.from_env()
-    decision = settings.storage
-    report = {"storage_mode": decision.mode, "problems": list(decision.problems), "settings": settings.public()}
+    problems = startup_problems(settings)
+    if settings.data_folder.is_dir() and not LocalStorage(settings.data_folder).writable():
+        problems.append(Problem("error", f"DATA_FOLDER={settings.data_folder} cannot be written: the app would "
+                                         "refuse to start"))
+    report = {"storage_mode": settings.storage.mode, "settings": settings.public(),
+              "problems": [{"severity": p.severity, "message": p.message} for p in problems]}
     if options.json:
         print(json.dumps(report, indent=2))
     else:
-        print(f"storage mode: {decision.mode}")
-        for problem in decision.problems:
-            print(f"warning: {problem}")
-    return Exit.OK
+        print(f"storage mode: {settings.storage.mode}")
+        for problem in problems:
+            print(f"{problem.severity}: {problem.message}")
+    return Exit.FAILED if any(p.severity == "error" for p in problems) else Exit.OK
