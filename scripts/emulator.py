@@ -1,7 +1,8 @@
 """The S3 emulator ``ephitup dev`` runs (moto on 127.0.0.1), saved under the data folder so that what the app
 shows survives a restart: its objects are written to ``<data>/.ephitup-dev-s3/`` when ``ephitup dev`` stops
-and put back when it starts. A record whose object is gone anyway (``ephitup dev`` was killed before it could
-save) is removed at start, saying so: never a record pointing at audio that is gone.
+and put back when it starts (saved on Ctrl-C and on SIGTERM alike). A record whose object is gone anyway
+(``ephitup dev`` was SIGKILLed before it could save, or the object was deleted by hand) is reported at start,
+never deleted: a record is removed only by a person, through the API.
 """
 
 from __future__ import annotations
@@ -69,12 +70,11 @@ class DevEmulator:
         self.server.stop()
 
 
-def forget_lost_audio(runtime: Runtime) -> list[str]:
-    """Remove the records whose audio is in S3 but no longer there; returns their ids."""
-    lost = []
+def missing_audio(runtime: Runtime) -> list[str]:
+    """The ids of episodes whose audio is recorded in S3 but is not in the emulator (nothing is changed)."""
+    missing = []
     for episode in runtime.records.episodes():
         storage, key = runtime.stores.locate(episode.audio_ref)
         if storage is runtime.stores.remote and not storage.exists(key):
-            runtime.records.delete_episode(episode.id)
-            lost.append(episode.id)
-    return lost
+            missing.append(episode.id)
+    return missing

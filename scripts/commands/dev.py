@@ -8,6 +8,8 @@ pointed at it. Ctrl-C stops both.
 from __future__ import annotations
 
 import argparse
+import shlex
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from app.runtime import Runtime
 from app.settings import Settings, contract
 from infra.contract import app_env
 from scripts.arguments import bind, describe, port
-from scripts.emulator import SNAPSHOT, DevEmulator, forget_lost_audio
+from scripts.emulator import SNAPSHOT, DevEmulator, missing_audio
 from scripts.exit_codes import Exit
 from scripts.serving import run_app
 from scripts.stack_io import load_stacks
@@ -54,16 +56,30 @@ def dev(options: DevOptions) -> int:
     settings = Settings.from_env(variables)
     print(f"ephitup dev: stack {env.stack}, storage mode {variables['STORAGE_MODE']}, data folder "
           f"{options.data_folder}")
+    signal.signal(signal.SIGTERM, _stop_like_ctrl_c)  # uvicorn re-raises SIGTERM once it has shut down
     try:
         if emulator is not None:
-            with Runtime.open(settings) as runtime:
-                lost = forget_lost_audio(runtime)
-            if lost:
-                print(f"ephitup dev: removed {len(lost)} episode record(s) whose audio the emulator lost (the last "
-                      f"run was killed before it could save it): {', '.join(lost)}")
+            pointing = {**emulator.variables(), "STORAGE_MODE": "s3", "DATA_FOLDER": options.data_folder}
+            print("ephitup dev: point the other commands (verify, migrate, orphans, usage) at this emulator with\n  "
+                  + " ".join(f"{name}={shlex.quote(value)}" for name, value in pointing.items()))
+            _report_missing(settings)
         run_app(settings, "ephitup dev", options.host, options.port)
     finally:
         if emulator is not None:
             print(f"ephitup dev: saved {emulator.save()} emulator objects under {SNAPSHOT}/")
             emulator.stop()
     return Exit.OK
+
+
+def _stop_like_ctrl_c(signum: int, frame: object) -> None:
+    """SIGTERM (timeout, an IDE, Docker) ends ``dev`` as Ctrl-C does: the emulator is saved first."""
+    raise KeyboardInterrupt
+
+
+def _report_missing(settings: Settings) -> None:
+    with Runtime.open(settings) as runtime:
+        missing = missing_audio(runtime)
+    if missing:
+        print(f"ephitup dev: {len(missing)} episode record(s) point at audio the emulator does not hold (a run "
+              f"killed before it saved, or an object deleted by hand): {', '.join(missing)}. They answer 410 and "
+              "are kept; delete one with DELETE /api/podcasts/episodes/<id> (`ephitup orphans` lists them)")
