@@ -15,6 +15,14 @@ Task = tuple[Work, Callable[[], bool]]  # a unit of work, and its handler bound 
 Subscriber = Callable[[Work], None]  # called once per finished item, success or not
 
 
+def _hint(error: Exception) -> str:
+    """What to do about a failure a rerun cannot fix by itself."""
+    if isinstance(error, FileNotFoundError):
+        return (" (gone from its store: every rerun fails on it. `ephitup orphans` lists such records; delete the "
+                "episode with DELETE /api/podcasts/episodes/<id>, or put the file back)")
+    return ""
+
+
 def run(tasks: Sequence[Task], concurrency: int, on_done: Subscriber = lambda _: None) -> Report:
     """Each task on the pool; an expected failure is reported, a bug propagates."""
     if concurrency < 1:
@@ -30,7 +38,7 @@ def run(tasks: Sequence[Task], concurrency: int, on_done: Subscriber = lambda _:
             except RecordNotFoundError:  # the live app deleted it while the move ran: nothing left to move
                 report.gone.append(item)
             except (StorageError, OSError, KeyError, ValueError) as error:
-                report.failed.append((item, f"{type(error).__name__}: {error}"))
+                report.failed.append((item, f"{type(error).__name__}: {error}{_hint(error)}"))
             on_done(item)
     report.seconds = time.monotonic() - started
     return report

@@ -303,3 +303,14 @@ def test_episodes_the_live_app_deletes_during_a_migration_are_not_failures_and_l
     assert "2 deleted meanwhile, 0 failed" in capsys.readouterr().out
     assert not [key for key in bucket_state(env) if any(victim in key for victim in victims)]
     assert {e.id for e in records(env)}.isdisjoint(victims)
+
+
+def test_a_missing_object_fails_to_local_with_the_way_out(env, audio, capsys) -> None:
+    assert main(["migrate", "to-s3"]) == 0
+    s3 = boto3.client("s3", region_name=REGION, endpoint_url=env["S3_ENDPOINT_URL"])
+    gone = next(key for key in bucket_state(env) if "_orphans" not in key)
+    s3.delete_object(Bucket=env["S3_BUCKET_NAME"], Key=gone)
+    capsys.readouterr()
+    assert main(["migrate", "to-local"]) == 1
+    out = capsys.readouterr().out
+    assert f"failed: download {gone}" in out and "`ephitup orphans` lists such records" in out
