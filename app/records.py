@@ -51,7 +51,15 @@ SCHEMA_STEPS: tuple[str, ...] = (
     """,
     # v2: the reference an episode's audio had before `fix-keys` moved it, until the old copy is gone
     "ALTER TABLE episodes ADD COLUMN superseded_ref TEXT",
+    # v3: the orders listings are paged in (keyset: after (created_at, id)), overall and per user
+    """
+    CREATE INDEX episodes_by_time ON episodes (created_at, id);
+    CREATE INDEX episodes_by_user ON episodes (user_id, created_at, id);
+    CREATE INDEX sources_by_time ON sources (created_at, id);
+    """,
 )
+
+Position = tuple[float, str]  # (created_at, id): where a page of a listing starts after
 
 
 class RecordNotFoundError(KeyError):
@@ -215,6 +223,18 @@ class Records:
         """Switched to S3 but a local copy is still known: a crash came before it was let go of."""
         return self._episodes("state = 'stored' AND local_key IS NOT NULL")
 
+    def episode_page(self, after: Position | None, limit: int, user_id: str | None = None) -> list[Episode]:
+        """At most ``limit`` episodes in creation order after ``after``: stable while records come and go,
+        and as cheap on the millionth page as on the first (an index serves each order)."""
+        where, params = _after(after, ("user_id = ?", (user_id,)) if user_id is not None else None)
+        rows = self._query(f"SELECT * FROM episodes WHERE {where} ORDER BY created_at, id LIMIT ?", (*params, limit))
+        return [_row(Episode, row) for row in rows]
+
+    def source_page(self, after: Position | None, limit: int) -> list[Source]:
+        where, params = _after(after, None)
+        rows = self._query(f"SELECT * FROM sources WHERE {where} ORDER BY created_at, id LIMIT ?", (*params, limit))
+        return [_row(Source, row) for row in rows]
+
     def _episodes(self, where: str, *params: Any) -> list[Episode]:
         rows = self._query(f"SELECT * FROM episodes WHERE {where} ORDER BY created_at", params)
         return [_row(Episode, row) for row in rows]
@@ -246,6 +266,19 @@ class Records:
 
     def delete_source(self, source_id: str) -> None:
         self._db.write("DELETE FROM sources WHERE id = ?", (source_id,))
+
+
+def _after(after: Position | None, also: tuple[str, tuple[Any, ...]] | None) -> tuple[str, tuple[Any, ...]]:
+    """The WHERE of a keyset page: past ``after`` in (created_at, id) order (a row-value comparison)."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if also is not None:
+        clauses.append(also[0])
+        params += also[1]
+    if after is not None:
+        clauses.append("(created_at, id) > (?, ?)")
+        params += after
+    return " AND ".join(clauses) or "TRUE", tuple(params)
 
 
 def _row(kind: type, row: Row) -> Any:

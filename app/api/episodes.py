@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from app.api.access import audio_link
@@ -13,6 +13,7 @@ from app.api.deps import EpisodeDep, RuntimeDep
 from app.api.limits import check_size, media_type_of
 from app.api.models import EpisodeOut, errors
 from app.api.offload import OffloadDep
+from app.api.pages import PageDep, link_next
 from app.api.ranges import binary_responses, ranged_response
 from app.episodes import AUDIO_TYPES
 from app.records import Episode
@@ -43,9 +44,13 @@ async def create_episode(
     return _out(rt, episode)
 
 
-@router.get("", response_model=list[EpisodeOut])
-def list_episodes(rt: RuntimeDep) -> list[EpisodeOut]:
-    return [_out(rt, episode) for episode in rt.records.episodes()]
+@router.get("", response_model=list[EpisodeOut], responses=errors(400))
+def list_episodes(rt: RuntimeDep, page: PageDep, request: Request, response: Response,
+                  user_id: Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)] = None) -> list[EpisodeOut]:
+    """Episodes in creation order, a page at a time (``Link: <...>; rel="next"`` while there are more)."""
+    episodes = rt.records.episode_page(page.after, page.limit, user_id)
+    link_next(request, response, page, episodes)
+    return [_out(rt, episode) for episode in episodes]
 
 
 @router.get("/{episode_id}", response_model=EpisodeOut, responses=errors(404))

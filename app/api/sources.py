@@ -12,6 +12,7 @@ from app.api.deps import RuntimeDep, SourceDep
 from app.api.limits import check_size, media_type_of
 from app.api.models import SourceOut, errors
 from app.api.offload import OffloadDep
+from app.api.pages import PageDep, link_next
 from app.api.ranges import binary_responses, ranged_response
 from app.records import Source
 from app.sources import NotAMediaTypeError
@@ -33,9 +34,12 @@ async def create_source(rt: RuntimeDep, offload: OffloadDep,
     return SourceOut.model_validate(source)
 
 
-@router.get("", response_model=list[SourceOut])
-def list_sources(rt: RuntimeDep) -> list[SourceOut]:
-    return [SourceOut.model_validate(source) for source in rt.records.sources()]
+@router.get("", response_model=list[SourceOut], responses=errors(400))
+def list_sources(rt: RuntimeDep, page: PageDep, request: Request, response: Response) -> list[SourceOut]:
+    """Sources in upload order, a page at a time (``Link: <...>; rel="next"`` while there are more)."""
+    sources = rt.records.source_page(page.after, page.limit)
+    link_next(request, response, page, sources)
+    return [SourceOut.model_validate(source) for source in sources]
 
 
 @router.head("/{source_id}/download", response_class=Response, responses=binary_responses("application/octet-stream"),
