@@ -191,6 +191,12 @@ class Records:
     def pending_uploads(self) -> list[Episode]:
         return self._episodes("state = 'pending_upload'")
 
+    def oldest_pending_ids(self, limit: int) -> list[str]:
+        """The ids of the ``limit`` oldest pending uploads (the pending index serves it, whatever their number)."""
+        rows = self._query("SELECT id FROM episodes WHERE state = 'pending_upload' ORDER BY created_at LIMIT ?",
+                           (limit,))
+        return [row["id"] for row in rows]
+
     def claim_due_uploads(self, now: float, lease_seconds: float, limit: int = 100) -> list[Episode]:
         """The pending uploads due by ``now``, each claimed for ``lease_seconds`` in the same statement: an
         instance claiming at the same moment gets others (PostgreSQL skips rows another claim holds), so

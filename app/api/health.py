@@ -33,9 +33,9 @@ def get_health(rt: RuntimeDep, request: Request) -> JSONResponse:
     report = HealthOut(status=status, problems=[
         ProblemOut(severity=p.severity, message=p.message if trusted else redacted(p.message)) for p in problems])
     if trusted:
-        pending = rt.records.pending_uploads()
+        count = rt.records.pending_summary()[0]
         report.storage = StorageOut(mode=rt.settings.storage.mode, settings=rt.settings.public())
-        report.pending_uploads = PendingOut(count=len(pending), episodes=[e.id for e in pending[:20]])
+        report.pending_uploads = PendingOut(count=count, episodes=rt.records.oldest_pending_ids(20))
     return JSONResponse(report.model_dump(exclude_none=True),
                         status_code=503 if any(p.stops_traffic for p in problems) else 200)
 
