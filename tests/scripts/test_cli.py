@@ -29,6 +29,7 @@ from scripts.exit_codes import PortInUseError
 from tests.support.aws import ACCOUNT, REGION, create_bucket, s3_env
 from tests.support.live import answers, free_port, wait_for
 from tests.support.paths import FIXTURES, ROOT
+from tests.support.soak import soak_rounds
 
 LIMITED_KEY = "limited-key"  # credentials whose policy lacks s3:DeleteObject
 DENIED = b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
@@ -222,12 +223,14 @@ def test_env_refuses_masked_outputs(tmp_path: Path, monkeypatch, capsys) -> None
     assert "--show-secrets" in capsys.readouterr().err and not (tmp_path / ".env").exists()
 
 
-def test_twenty_start_up_failures_in_a_row_each_exit_with_a_message_never_a_signal(tmp_path: Path) -> None:
+@pytest.mark.soak
+def test_start_up_failures_in_a_row_each_exit_with_a_message_never_a_signal(tmp_path: Path) -> None:
+    """20 in a row with SOAK=1; 4 by default (each is a process start)."""
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        for _ in range(20):
+        for _ in range(soak_rounds(20, 4)):
             run = subprocess.run([sys.executable, "-m", "scripts.cli", "dev", "--stack", "prod", "--port", str(port),
                                   "--data-folder", str(tmp_path / "data")], cwd=ROOT, capture_output=True, text=True,
                                  timeout=60, env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")})
