@@ -66,13 +66,17 @@ def find_orphans(records: Records, stores: Stores, grace_seconds: float, now: fl
             if stat.key in keys or stat.key.startswith(KEPT_ORPHANS):
                 continue
             (found.young if now - stat.last_modified.timestamp() < grace_seconds else orphans).append(stat)
+    missing: dict[tuple[str, str], str] = {}
     for record, reference in every:
         try:
             storage, key = stores.locate(reference)
             if not storage.exists(key):
-                found.missing.append(f"{record}: {reference}")
+                missing[(record, reference)] = f"{record}: {reference}"
         except (StorageError, InvalidReferenceError) as error:
-            found.missing.append(f"{record}: {reference} ({error})")
+            missing[(record, reference)] = f"{record}: {reference} ({error})"
+    if missing:  # the live app deletes the record first, then the file: one deleted meanwhile is not missing
+        still = set(referenced(records, stores)[2])
+        found.missing = [text for pair, text in missing.items() if pair in still]
     return found
 
 

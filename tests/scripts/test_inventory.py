@@ -103,3 +103,25 @@ def test_usage_and_orphans_report_a_record_with_an_unusable_reference_instead_of
     assert json.loads(capsys.readouterr().out)["local_growth_bytes_per_day"] == 0
     assert main(["orphans"]) == 1
     assert f"episode {episode.id}: /etc/elsewhere/show.mp3" in capsys.readouterr().out
+
+
+def test_an_episode_the_live_app_deletes_during_the_scan_is_not_reported_missing(
+        env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The app deletes the record, then the file: a scan that read the record before and looks for the file after
+    finds nothing to report, and --delete exits 0."""
+    from app.storage import LocalStorage
+
+    with Runtime.open(Settings.from_env(env)) as runtime:
+        doomed = runtime.sources.create(io.BytesIO(b"%PDF"), "gone.pdf", "application/pdf")
+    original, deleted = LocalStorage.exists, []
+
+    def deleted_meanwhile(self: LocalStorage, key: str) -> bool:
+        if not deleted and doomed.ref.endswith(key):  # the app's DELETE lands between the two reads
+            with Runtime.open(Settings.from_env(env)) as app:
+                app.sources.delete(doomed)
+            deleted.append(key)
+        return original(self, key)
+
+    monkeypatch.setattr(LocalStorage, "exists", deleted_meanwhile)
+    assert main(["orphans", "--delete"]) == 0 and deleted
+    assert "records whose object or file is gone: 0" in capsys.readouterr().out
