@@ -51,11 +51,13 @@ SCHEMA_STEPS: tuple[str, ...] = (
     """,
     # v2: the reference an episode's audio had before `fix-keys` moved it, until the old copy is gone
     "ALTER TABLE episodes ADD COLUMN superseded_ref TEXT",
-    # v3: the orders listings are paged in (keyset: after (created_at, id)), overall and per user
+    # v3: the orders listings are paged in (keyset: after (created_at, id)), overall and per user; the few
+    # episodes with a local copy to let go of, which the reconciler looks for on every pass
     """
     CREATE INDEX episodes_by_time ON episodes (created_at, id);
     CREATE INDEX episodes_by_user ON episodes (user_id, created_at, id);
     CREATE INDEX sources_by_time ON sources (created_at, id);
+    CREATE INDEX episodes_local_copies ON episodes (state, created_at) WHERE local_key IS NOT NULL;
     """,
 )
 
@@ -227,7 +229,7 @@ class Records:
 
     def stored_with_local_copies(self) -> list[Episode]:
         """Switched to S3 but a local copy is still known: a crash came before it was let go of."""
-        return self._episodes("state = 'stored' AND local_key IS NOT NULL")
+        return self._episodes("local_key IS NOT NULL AND state = 'stored'")
 
     def episode_page(self, after: Position | None, limit: int, user_id: str | None = None) -> list[Episode]:
         """At most ``limit`` episodes in creation order after ``after``: stable while records come and go,

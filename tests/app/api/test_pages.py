@@ -86,3 +86,14 @@ def test_each_pages_query_is_served_by_an_index(tmp_path: Path, monkeypatch) -> 
                                         strict=True):
             plan = " ".join(str(row[-1]) for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", params))
             assert index in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_the_reconcilers_search_for_leftover_local_copies_reads_only_those(tmp_path: Path) -> None:
+    """A partial index holds only the episodes with a local copy: a pass costs their number, not the library's."""
+    from app.records import Records
+
+    Records(tmp_path / "app.db").close()
+    with sqlite3.connect(tmp_path / "app.db") as db:
+        sql = "SELECT * FROM episodes WHERE local_key IS NOT NULL AND state = 'stored' ORDER BY created_at"
+        plan = " ".join(str(row[-1]) for row in db.execute(f"EXPLAIN QUERY PLAN {sql}"))
+    assert "episodes_local_copies" in plan and "TEMP B-TREE" not in plan, plan
