@@ -50,32 +50,8 @@ class OneLineStartupFailure:
         await self.app(scope, receive, worded)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The app; settings are read from the environment at startup unless given."""
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging()
-        runtime = start(settings or Settings.from_env())
-        app.state.runtime, app.state.offload = runtime, Offload()
-        background = [asyncio.create_task(loop) for loop in (
-            runtime.reconciler.forever(), runtime.watch.forever(), runtime.backups.forever())]
-        try:
-            yield
-        finally:
-            for task in background:
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
-            runtime.close()  # waits for a pass still running in its thread
-
-    app = FastAPI(title="ephitup", lifespan=lifespan)
-    app.add_middleware(UploadLimit, limit=lambda: app.state.runtime.settings.max_upload_bytes)
-    app.add_middleware(Measured, metrics=lambda: app.state.runtime.metrics)
-    app.add_middleware(TokenGate, token=lambda: app.state.runtime.settings.app_token)  # outermost: runs first
-    app.add_middleware(OneLineStartupFailure)
-    app.include_router(health.router)
-    for router in (episodes.router, sources.router):
-        app.include_router(router, prefix="/api", dependencies=[Security(bearer)], responses=errors(401))
+def answer_errors(app: FastAPI) -> None:
+    """How the errors the storage and records layers raise become answers, each naming its cause."""
 
     @app.exception_handler(StorageUnavailableError)
     async def unavailable(_: Request, error: Exception) -> JSONResponse:
@@ -112,6 +88,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         request.app.state.runtime.watch.note_missing(str(error))
         return JSONResponse({"detail": "the stored file is missing"}, 410)
 
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app; settings are read from the environment at startup unless given."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging()
+        runtime = start(settings or Settings.from_env())
+        app.state.runtime, app.state.offload = runtime, Offload()
+        background = [asyncio.create_task(loop) for loop in (
+            runtime.reconciler.forever(), runtime.watch.forever(), runtime.backups.forever())]
+        try:
+            yield
+        finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            runtime.close()  # waits for a pass still running in its thread
+
+    app = FastAPI(title="ephitup", lifespan=lifespan)
+    app.add_middleware(UploadLimit, limit=lambda: app.state.runtime.settings.max_upload_bytes)
+    app.add_middleware(Measured, metrics=lambda: app.state.runtime.metrics)
+    app.add_middleware(TokenGate, token=lambda: app.state.runtime.settings.app_token)  # outermost: runs first
+    app.add_middleware(OneLineStartupFailure)
+    app.include_router(health.router)
+    for router in (episodes.router, sources.router):
+        app.include_router(router, prefix="/api", dependencies=[Security(bearer)], responses=errors(401))
+
+    answer_errors(app)
     return app
 
 

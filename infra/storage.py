@@ -84,19 +84,7 @@ class MediaStorage(pulumi.ComponentResource):
             }],
             opts=child,
         )
-        versioning = aws.s3.BucketVersioning(
-            f"{name}-versioning", bucket=bucket_id, versioning_configuration={"status": "Enabled"}, opts=child,
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle", bucket=bucket_id,
-            rules=[
-                {"id": "expire-noncurrent-versions", "status": "Enabled", "filter": {},
-                 "noncurrent_version_expiration": {"noncurrent_days": env.noncurrent_version_days}},
-                {"id": "abort-incomplete-multipart-uploads", "status": "Enabled", "filter": {},
-                 "abort_incomplete_multipart_upload": {"days_after_initiation": ABORT_MULTIPART_AFTER_DAYS}},
-            ],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
-        )
+        self._versions(name, env, bucket_id)
         aws.s3.BucketPolicy(
             f"{name}-policy", bucket=bucket_id,
             policy=pulumi.Output.all(bucket.arn, account_id).apply(
@@ -116,6 +104,23 @@ class MediaStorage(pulumi.ComponentResource):
                 opts=child,
             )
         return bucket
+
+    def _versions(self, name: str, env: Environment, bucket_id: pulumi.Input[str]) -> None:
+        """Versioning, and a lifecycle that expires old versions and aborts forgotten multipart uploads."""
+        child = pulumi.ResourceOptions(parent=self)
+        versioning = aws.s3.BucketVersioning(
+            f"{name}-versioning", bucket=bucket_id, versioning_configuration={"status": "Enabled"}, opts=child,
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle", bucket=bucket_id,
+            rules=[
+                {"id": "expire-noncurrent-versions", "status": "Enabled", "filter": {},
+                 "noncurrent_version_expiration": {"noncurrent_days": env.noncurrent_version_days}},
+                {"id": "abort-incomplete-multipart-uploads", "status": "Enabled", "filter": {},
+                 "abort_incomplete_multipart_upload": {"days_after_initiation": ABORT_MULTIPART_AFTER_DAYS}},
+            ],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+        )
 
     def _user(self, name: str, env: Environment, tags: dict[str, str]) -> pulumi.Output[str]:
         child = pulumi.ResourceOptions(parent=self)
