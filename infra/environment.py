@@ -1,7 +1,7 @@
 """One environment (a Pulumi stack) as one typed model, read from ``pulumi.Config`` or the stack file.
 
-Each field's alias is its stack key (``ephitup:s3Enabled``), with the type, default, bounds and
-meaning that ``Pulumi.yaml`` declares too (a test keeps the two identical). Pulumi's mocks do not apply
+Each field's alias is its stack key (``ephitup:s3Enabled``), with its type, default, bounds and meaning;
+``Pulumi.yaml``'s config block is generated from this model (``infra/project_file.py``). Pulumi's mocks do not apply
 ``Pulumi.yaml``'s defaults and the blueprint renderer reads stack files without the Pulumi CLI, so the
 defaults here are the ones both paths use. Validation errors are one line naming the stack, the key,
 the bad value and the ``pulumi config set`` that fixes it. This module must not import pulumi.
