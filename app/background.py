@@ -46,7 +46,7 @@ async def every(seconds: float, step: Callable[[], object], what: str) -> None:
     while True:
         try:
             await asyncio.to_thread(step)
-        except DatabaseUnavailableError as error:  # expected while PostgreSQL is away: one line, not a traceback
+        except (DatabaseUnavailableError, StorageError) as error:  # expected while a store is away: one line
             log.warning("%s skipped: %s", what, error)
         except Exception:
             log.exception("%s crashed", what)

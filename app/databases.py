@@ -13,7 +13,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -48,6 +48,7 @@ class SqliteDatabase:
     kind = "sqlite"
 
     def __init__(self, path: Path) -> None:
+        self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
@@ -81,13 +82,12 @@ class SqliteDatabase:
                 self._db.executescript(f"BEGIN; {steps[number]}; PRAGMA user_version = {number + 1}; COMMIT;")
 
     def backup_to(self, path: Path) -> bool:
-        """A consistent copy of the whole database at ``path`` (SQLite's online backup API), however busy."""
-        with self._lock:
-            target = sqlite3.connect(path)
-            try:
-                self._db.backup(target)
-            finally:
-                target.close()
+        """A consistent copy of the whole database at ``path`` (SQLite's online backup API), however busy.
+
+        From a connection of its own, in one step: in WAL mode that is one read transaction, a snapshot that
+        the app's writes (on its own connection, under its lock) neither wait for nor disturb."""
+        with closing(sqlite3.connect(self.path)) as source, closing(sqlite3.connect(path)) as target:
+            source.backup(target)
         return True
 
     def close(self) -> None:

@@ -10,6 +10,7 @@ import pytest
 from app.background import every
 from app.databases import DatabaseUnavailableError
 from app.logs import configure_logging
+from app.storage import StorageUnavailableError
 
 
 def test_the_access_log_hides_the_signature_of_a_signed_audio_link() -> None:
@@ -25,13 +26,15 @@ def test_the_access_log_hides_the_signature_of_a_signed_audio_link() -> None:
     assert sum(type(f).__name__ == "HideSignatures" for f in access.filters) == 1
 
 
-def test_a_database_outage_in_a_background_pass_logs_one_line_not_a_traceback(
-        caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize("outage", [DatabaseUnavailableError("the records' database is unavailable"),
+                                    StorageUnavailableError("S3 is unreachable")])
+def test_an_outage_in_a_background_pass_logs_one_line_not_a_traceback(
+        caplog: pytest.LogCaptureFixture, outage: Exception) -> None:
     calls = []
 
     def step() -> None:
         calls.append(1)
-        raise DatabaseUnavailableError("the records' database is unavailable")
+        raise outage
 
     async def two_passes() -> None:
         task = asyncio.create_task(every(0.01, step, "reconcile pass"))
