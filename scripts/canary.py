@@ -30,6 +30,10 @@ class CheckFailed(Exception):
     """The store answered, but not as it should have."""
 
 
+class NotAsked(Exception):
+    """A check that does not apply here (its reason is the detail): neither passed nor failed."""
+
+
 @dataclass
 class Step:
     name: str
@@ -37,6 +41,7 @@ class Step:
     detail: str
     seconds: float
     unreachable: bool = False  # failed because S3 did not answer
+    skipped: bool = False  # not asked here (NotAsked)
 
 
 @dataclass
@@ -52,16 +57,20 @@ class Canary:
         self.key = f"{self.prefix.rstrip('/')}/{uuid.uuid4().hex}.bin"
 
     def run(self, name: str, check: Callable[[], str]) -> bool:
-        """One check, timed and recorded; a line of progress as it ends."""
+        """One check, timed and recorded; its line (result, time, detail) printed as it ends, once."""
         started = time.monotonic()
-        unreachable = False
+        unreachable = skipped = False
         try:
             detail, ok = check(), True
+        except NotAsked as reason:
+            detail, ok, skipped = str(reason), True, True
         except (StorageError, OSError, CheckFailed) as error:
             detail, ok = f"{type(error).__name__}: {error}", False
             unreachable = isinstance(error, StorageUnavailableError)
-        self.steps.append(Step(name, ok, detail, time.monotonic() - started, unreachable))
-        print(f"  {'ok  ' if ok else 'FAIL'}  {name}", flush=True)
+        step = Step(name, ok, detail, time.monotonic() - started, unreachable, skipped)
+        self.steps.append(step)
+        result = "skip" if skipped else "ok  " if ok else "FAIL"
+        print(f"  {result}  {name:26} {step.seconds * 1000:5.0f}ms  {detail}", flush=True)
         return ok
 
     def all(self) -> list[Step]:
@@ -79,7 +88,7 @@ class Canary:
         from botocore.exceptions import BotoCoreError, ClientError
 
         if self.settings.endpoint_url and not os.environ.get("AWS_ENDPOINT_URL_STS"):
-            return "not asked: S3_ENDPOINT_URL is not AWS (set AWS_ENDPOINT_URL_STS to ask that store's STS)"
+            raise NotAsked("not asked: S3_ENDPOINT_URL is not AWS (set AWS_ENDPOINT_URL_STS to ask that store's STS)")
         try:
             arn = caller_identity(self.storage.config)
         except (BotoCoreError, ClientError) as error:

@@ -31,10 +31,6 @@ def verify(options: VerifyOptions) -> int:
     canary = Canary(settings, s3_storage(settings), options.prefix)
     print(f"ephitup verify: {canary.storage.reference(canary.key)} ({canary.storage.name})")
     steps = canary.all()
-    width = max(len(s.name) for s in steps)
-    print(f"\n{'step':{width}}  result  {'time':>7}  detail")
-    for step in steps:
-        print(f"{step.name:{width}}  {'ok' if step.ok else 'FAILED':6}  {step.seconds * 1000:5.0f}ms  {step.detail}")
     failed = [s for s in steps if not s.ok]
     print(f"\n{'FAILED: ' + ', '.join(s.name for s in failed) if failed else 'all checks passed'}")
     if failed and failed[0].unreachable:
