@@ -18,31 +18,26 @@ from app.storage.base import StorageAccessDeniedError, StorageError, StorageUnav
 from infra.errors import ConfigError
 from scripts.exit_codes import EXIT_CODES, Exit, PortInUseError
 
-# name: (module under scripts.commands, one-line summary)
-COMMANDS: dict[str, tuple[str, str]] = {
-    "status": ("status", "Print the storage mode the current environment selects, and its problems."),
-    "serve": ("serve", "Run the bundled app with uvicorn from the current environment."),
-    "contract": ("contract", "Generate app/env_contract.json and Pulumi.yaml from the settings and stack models."),
-    "render": ("render", "Render every environment into render.yaml, from the stack files and their committed "
-                         "outputs."),
-    "outputs": ("outputs", "Keep the blueprint's share of a stack's outputs in outputs/<stack>.json (to commit)."),
-    "schema": ("schema", "Apply the records' schema steps (SQLite in DATA_FOLDER, or DATABASE_URL's PostgreSQL)."),
-    "deployer-policy": ("deployer_policy", "Print the least-privilege IAM policy for whoever runs `pulumi up` on "
-                                           "this program."),
-    "rotate-key": ("rotate_key", "Replace a stack's access key: the new pair reaches Render and is live before the "
-                                 "old is deleted."),
-    "env": ("env", "Write a .env for local runs (mode 0600)."),
-    "dev": ("dev", "Run a stack's environment locally."),
-    "verify": ("verify", "Smoke-test the configured S3 with the app's credentials."),
-    "migrate": ("migrate", "Move episode audio between the disk and S3 (verify, switch the record, then delete), or "
-                           "an environment to the scaled topology (to-scaled)."),
-    "orphans": ("orphans", "List S3 objects and data-folder files no record points at, and records whose data is "
-                           "gone."),
-    "usage": ("usage", "The data folder's space by uploads, podcasts and records, S3's, growth a day, days until "
-                       "full."),
-    "records": ("records", "Back up the SQLite records now, or restore them from a backup."),
-    "fix-keys": ("fix_keys", "Repair references and keys off the canonical layout (copy, verify, switch, delete "
-                             "old)."),
+# name: one-line summary; the command lives in scripts/commands/<name with - as _>.py
+COMMANDS: dict[str, str] = {
+    "status": "Print the storage mode the current environment selects, and its problems.",
+    "serve": "Run the bundled app with uvicorn from the current environment.",
+    "contract": "Generate app/env_contract.json and Pulumi.yaml from the settings and stack models.",
+    "render": "Render every environment into render.yaml, from the stack files and their committed outputs.",
+    "outputs": "Keep the blueprint's share of a stack's outputs in outputs/<stack>.json (to commit).",
+    "schema": "Apply the records' schema steps (SQLite in DATA_FOLDER, or DATABASE_URL's PostgreSQL).",
+    "deployer-policy": "Print the least-privilege IAM policy for whoever runs `pulumi up` on this program.",
+    "rotate-key": "Replace a stack's access key: the new pair reaches Render and is live before the old one is "
+                  "deleted.",
+    "env": "Write a .env for local runs (mode 0600).",
+    "dev": "Run a stack's environment locally.",
+    "verify": "Smoke-test the configured S3 with the app's credentials.",
+    "migrate": "Move episode audio between the disk and S3 (verify, switch the record, then delete), or an "
+               "environment to the scaled topology (to-scaled).",
+    "orphans": "List S3 objects and data-folder files no record points at, and records whose data is gone.",
+    "usage": "The data folder's space by uploads, podcasts and records, S3's, growth a day, days until full.",
+    "records": "Back up the SQLite records now, or restore them from a backup.",
+    "fix-keys": "Repair references and keys off the canonical layout (copy, verify, switch, delete old).",
 }
 
 
@@ -53,10 +48,10 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
         epilog=EXIT_CODES)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (module, summary) in COMMANDS.items():
+    for name, summary in COMMANDS.items():
         command = commands.add_parser(name, help=summary, description=summary, epilog=EXIT_CODES)
         if name == chosen:
-            importlib.import_module(f"scripts.commands.{module}").register(command)
+            importlib.import_module(f"scripts.commands.{name.replace('-', '_')}").register(command)
     return parser
 
 

@@ -24,8 +24,8 @@ def test_a_flag_meant_for_another_direction_is_refused(argv: list[str], capsys: 
 
 
 def test_every_command_module_registers_a_handler_that_takes_a_frozen_dataclass() -> None:
-    for name, (module_name, _) in COMMANDS.items():
-        module = importlib.import_module(f"scripts.commands.{module_name}")
+    for name in COMMANDS:
+        module = importlib.import_module(f"scripts.commands.{name.replace('-', '_')}")
         handlers = [f for f in vars(module).values() if callable(f) and getattr(f, "__module__", "") == module.__name__
                     and not isinstance(f, type) and f.__name__ not in ("register",) and not f.__name__.startswith("_")]
         typed = [get_type_hints(f).get("options") for f in handlers]
