@@ -17,6 +17,8 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
+from app.deadlines import SocketDeadlines
+
 Row = dict[str, Any]
 RECORDS_FILE = "app.db"  # the SQLite records, in DATA_FOLDER
 SCHEMA_LOCK = 0x65706869  # pg_advisory_xact_lock key for schema steps ("ephi")
@@ -95,9 +97,13 @@ class SqliteDatabase:
 
 
 # libpq's side of a bounded wait: a refused or unreachable server fails a connect in seconds, a dead peer on
-# an idle connection is noticed by keepalives, and no statement runs past the server's statement timeout.
+# an idle connection is noticed by keepalives, and unacknowledged data (a partition) by tcp_user_timeout. The
+# server ends a statement at its statement timeout; the client's deadline, two seconds later, ends the wait
+# for one that never answers at all.
 CONNECTION_BOUNDS = {"connect_timeout": 2, "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
-                     "keepalives_count": 2, "options": "-c statement_timeout=15000"}
+                     "keepalives_count": 2, "tcp_user_timeout": 10_000}
+STATEMENT_SECONDS = 15.0
+CLIENT_MARGIN = 2.0  # seconds past the statement timeout before the client gives up on the server
 WAIT_FOR_CONNECTION = 1.0  # seconds a request waits for a pooled connection before its 503
 RECONNECT_FOR = 3.0  # the pool's own retries give up after this; the next request starts a new attempt at once
 FAIL_FAST_SECONDS = 1.0  # after the server did not answer, requests fail at once unless the pool has a connection
@@ -106,26 +112,36 @@ FAIL_FAST_SECONDS = 1.0  # after the server did not answer, requests fail at onc
 class PostgresDatabase:
     kind = "postgres"
 
-    def __init__(self, url: str, max_connections: int = 10, timeout: float = WAIT_FOR_CONNECTION) -> None:
+    def __init__(self, url: str, max_connections: int = 10, timeout: float = WAIT_FOR_CONNECTION,
+                 statement_seconds: float = STATEMENT_SECONDS) -> None:
         from psycopg.rows import dict_row
         from psycopg_pool import ConnectionPool
 
         # reconnect_timeout bounds the pool's backoff: its default (5 minutes, doubling from 1 s) kept instances
         # answering 503 for ~50 s after PostgreSQL came back. check= drops connections the outage broke.
         self._pool = ConnectionPool(url, min_size=1, max_size=max_connections, timeout=timeout, open=False,
-                                    reconnect_timeout=RECONNECT_FOR, check=ConnectionPool.check_connection,
-                                    kwargs={"autocommit": True, "row_factory": dict_row, **CONNECTION_BOUNDS})
+                                    reconnect_timeout=RECONNECT_FOR, check=self._check,
+                                    kwargs={"autocommit": True, "row_factory": dict_row, **CONNECTION_BOUNDS,
+                                            "options": f"-c statement_timeout={round(statement_seconds * 1000)}"})
+        self._deadlines = SocketDeadlines(statement_seconds + CLIENT_MARGIN)
         self._down_until = 0.0
         with self._errors():
             self._pool.open(wait=True, timeout=timeout)
 
     def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
-        with self._errors(), self._pool.connection() as connection:
+        with self._errors(), self._pool.connection() as connection, self._deadlines.bound(connection.fileno()):
             cursor = connection.execute(_placeholders(sql), params)
             return cursor.fetchall() if cursor.description else []  # type: ignore[return-value]  # dict_row
 
     def write(self, sql: str, params: tuple[Any, ...] = (), durable: bool = True) -> list[Row]:
         return self.rows(sql, params)  # every commit is durable here
+
+    def _check(self, connection: Any) -> None:
+        """The pool's check of a connection before lending it, within the deadline too."""
+        from psycopg_pool import ConnectionPool
+
+        with self._deadlines.bound(connection.fileno()):
+            ConnectionPool.check_connection(connection)
 
     def schema_version(self) -> int:
         with self._errors(), self._pool.connection() as connection:
@@ -177,8 +193,9 @@ def _placeholders(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
-def open_database(database_url: str | None, data_folder: Path, max_connections: int = 10) -> Database:
+def open_database(database_url: str | None, data_folder: Path,
+                  statement_seconds: float = STATEMENT_SECONDS) -> Database:
     """PostgreSQL when a URL is given, else SQLite in the data folder."""
     if database_url:
-        return PostgresDatabase(database_url, max_connections)
+        return PostgresDatabase(database_url, statement_seconds=statement_seconds)
     return SqliteDatabase(data_folder / RECORDS_FILE)

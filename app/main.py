@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging()
         runtime = start(settings or Settings.from_env())
-        app.state.runtime, app.state.offload = runtime, Offload()
+        app.state.runtime, app.state.offload = runtime, Offload(runtime.settings.stream_readers)
         background = [asyncio.create_task(loop) for loop in (
             runtime.reconciler.forever(), runtime.watch.forever(), runtime.backups.forever())]
         try:
@@ -108,7 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             runtime.close()  # waits for a pass still running in its thread
 
     app = FastAPI(title="ephitup", lifespan=lifespan)
-    app.add_middleware(UploadLimit, limit=lambda: app.state.runtime.settings.max_upload_bytes)
+    app.add_middleware(UploadLimit, settings=lambda: app.state.runtime.settings)
     app.add_middleware(Measured, metrics=lambda: app.state.runtime.metrics)
     app.add_middleware(TokenGate, token=lambda: app.state.runtime.settings.app_token)  # outermost: runs first
     app.add_middleware(OneLineStartupFailure)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -59,9 +58,10 @@ def s3_storage(settings: Settings, on_error: Callable[[StorageError], None] = la
     return S3Storage(s3_config(settings), on_error=on_error)
 
 
-def open_records(url: Secret | None, data_folder: Path) -> Records:
+def open_records(settings: Settings, url: Secret | None) -> Records:
     """The records: PostgreSQL at ``url``, or SQLite ``app.db`` in the data folder."""
-    return Records(open_database(url.get_secret_value() if url else None, data_folder))
+    return Records(open_database(url.get_secret_value() if url else None, settings.data_folder,
+                                 settings.database_statement_seconds))
 
 
 @dataclass
@@ -83,7 +83,7 @@ class Runtime:
     def open(cls, settings: Settings | None = None, require_s3: bool = False) -> Runtime:
         """Records and stores as the environment selects them (``require_s3``: S3 or a ``SettingsError``)."""
         settings = settings or Settings.from_env()
-        records = open_records(settings.database_url, settings.data_folder)
+        records = open_records(settings, settings.database_url)
         metrics = Metrics(settings.data_folder, pending=lambda: records.pending_summary()[0],
                           backup_age=lambda: backups.age())
         remote = s3_storage(settings, metrics.s3_error) if settings.storage.mode == "s3" or require_s3 else None
@@ -104,7 +104,7 @@ class Runtime:
         if self.settings.target_database_url is None:
             raise SettingsError("set TARGET_DATABASE_URL to the new Render Postgres' internal connection string (its "
                                 "Info page), in this shell only")
-        return open_records(self.settings.target_database_url, self.settings.data_folder)
+        return open_records(self.settings, self.settings.target_database_url)
 
     def close(self) -> None:
         self.gate.close(self.records.close)

@@ -71,12 +71,17 @@ class Settings:
     target_database_url: Secret | None = env(
         "TARGET_DATABASE_URL", None, "the new PostgreSQL that `ephitup migrate to-scaled` copies the records into "
         "(operator's shell only)", parse=Secret, blueprint="absent")
+    database_statement_seconds: float = env(
+        "DATABASE_STATEMENT_SECONDS", 15.0, "PostgreSQL ends a statement running this long; the app stops waiting for "
+        "a server that does not answer 2 s later (a frozen server, a partition)", parse=float, gt=0, le=3600)
     audio_delivery: AudioDelivery = env("AUDIO_DELIVERY", "proxy", "proxy (app streams, Range passed on) or redirect "
                                         "(307)", parse=Choice[AudioDelivery](get_args(AudioDelivery)))
     app_token: Secret | None = env("APP_TOKEN", None, "when set, /api/* requires 'Authorization: Bearer <token>'",
                                    parse=Secret, blueprint="generate")
     max_upload_mb: int = env("MAX_UPLOAD_MB", 200, "largest accepted upload, enforced while streaming", parse=int,
                              ge=1)
+    upload_idle_seconds: float = env("UPLOAD_IDLE_SECONDS", 30.0, "an upload whose body sends nothing for this "
+                                     "long is answered 408 and dropped", parse=float, gt=0)
     connect_timeout: float = env("S3_CONNECT_TIMEOUT", 3.0, "seconds to wait for a connection to S3", s3_only=True,
                                  parse=float, ge=0.1)
     read_timeout: float = env("S3_READ_TIMEOUT", 10.0, "seconds to wait for S3 to answer", s3_only=True,
@@ -86,6 +91,9 @@ class Settings:
     max_connections: int = env("S3_MAX_CONNECTIONS", 32, "connections the S3 client keeps open (at least the app's "
                                "16 S3 threads; migrate raises it to its --concurrency)",
                                s3_only=True, parse=int, ge=1, le=512)
+    stream_readers: int = env("STREAM_READERS", 8, "threads that read audio for listeners, per store (disk, S3), "
+                              "shared by every stream; a stream reads its next 64 KiB only once its listener took "
+                              "the last", parse=int, ge=1, le=256)
     reconcile_interval: float = env("RECONCILE_INTERVAL_SECONDS", 30.0, "how often pending uploads are retried",
                                     s3_only=True, parse=float, ge=0.05)
     records_backup_minutes: float = env(

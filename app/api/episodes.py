@@ -12,7 +12,7 @@ from app.api.access import audio_link
 from app.api.deps import EpisodeDep, RuntimeDep
 from app.api.limits import check_size, media_type_of
 from app.api.models import EpisodeOut, errors
-from app.api.offload import OffloadDep
+from app.api.offload import Offload, OffloadDep
 from app.api.pages import PageDep, link_next
 from app.api.ranges import binary_responses, ranged_response
 from app.episodes import AUDIO_TYPES
@@ -82,7 +82,7 @@ async def episode_audio(rt: RuntimeDep, offload: OffloadDep, request: Request, e
     first, the old copy goes last): the record is read once more, and played from where it points now."""
     try:
         storage, key = rt.stores.locate(episode.audio_ref)
-        return await offload.run(storage, _audio, rt, request, episode, storage, key)
+        return await offload.run(storage, _audio, rt, offload, request, episode, storage, key)
     except FileNotFoundError:
         try:
             moved = rt.records.episode(episode.id)
@@ -91,10 +91,10 @@ async def episode_audio(rt: RuntimeDep, offload: OffloadDep, request: Request, e
         if moved.audio_ref == episode.audio_ref:
             raise
     storage, key = rt.stores.locate(moved.audio_ref)
-    return await offload.run(storage, _audio, rt, request, moved, storage, key)
+    return await offload.run(storage, _audio, rt, offload, request, moved, storage, key)
 
 
-def _audio(rt: Runtime, request: Request, episode: Episode, storage: Storage, key: str) -> Response:
+def _audio(rt: Runtime, offload: Offload, request: Request, episode: Episode, storage: Storage, key: str) -> Response:
     remote = storage is rt.stores.remote
     if isinstance(storage, Presigner) and rt.settings.audio_delivery == "redirect":
         return RedirectResponse(storage.presign(key, REDIRECT_SECONDS), status_code=307,
@@ -106,5 +106,5 @@ def _audio(rt: Runtime, request: Request, episode: Episode, storage: Storage, ke
     else:
         stat = storage.stat(key)
         size, etag, modified = stat.size, stat.etag, stat.last_modified
-    return ranged_response(request, storage, key, size=size, etag=etag, last_modified=modified,
+    return ranged_response(request, offload, storage, key, size=size, etag=etag, last_modified=modified,
                            content_type=episode.content_type)

@@ -8,10 +8,7 @@ a malformed header is a 400, an unsatisfiable one a 416 with ``Content-Range: by
 
 from __future__ import annotations
 
-import asyncio
 import re
-import threading
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -21,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from app.api.models import errors
+from app.api.offload import Offload
 from app.storage import Storage
 
-STREAM_CHUNK = 512 * 1024
-PREFETCH_CHUNKS = 1  # per stream: this one, one in the reader, one in the socket: about 1.5 MiB
+STREAM_CHUNK = 64 * 1024  # a stream holds two at most (Offload.stream): 128 KiB a listener
 
 
 def binary_responses(media_type: str) -> dict[int | str, dict[str, Any]]:
@@ -94,7 +91,7 @@ def _position(digits: str) -> int:
 
 
 def ranged_response(
-    request: Request, storage: Storage, key: str, *, size: int, etag: str, last_modified: datetime,
+    request: Request, offload: Offload, storage: Storage, key: str, *, size: int, etag: str, last_modified: datetime,
     content_type: str, headers: dict[str, str] | None = None,
 ) -> Response:
     """Answer GET or HEAD for one stored object, honouring ``Range`` and ``If-Range``."""
@@ -126,7 +123,7 @@ def ranged_response(
         return Response(status_code=status, headers=base, media_type=content_type)
     # Opened before the response starts, so a vanished object is an error status, not a cut stream.
     chunks = storage.open_range(key, start, end, chunk_size=STREAM_CHUNK)
-    return StreamingResponse(prefetched(chunks), status_code=status, headers=base, media_type=content_type)
+    return StreamingResponse(offload.stream(storage, chunks), status_code=status, headers=base, media_type=content_type)
 
 
 def _etag_matches(if_none_match: str | None, etag: str) -> bool:
@@ -135,45 +132,6 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
         return False
     tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
     return "*" in tags or etag.removeprefix("W/") in tags
-
-
-async def prefetched(chunks: Iterator[bytes], depth: int = PREFETCH_CHUNKS) -> AsyncIterator[bytes]:
-    """Read the next chunks from the store while the current one is written to the client.
-
-    A thread per stream reads ahead; at most ``depth`` chunks wait for the client (a semaphore the
-    reader takes and the writer gives back). Each chunk crosses to the event loop with one
-    ``call_soon_threadsafe``: no coroutine and no future per chunk. When the client goes away the
-    reader stops at its next chunk and the store's stream is closed.
-    """
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue()
-    room = threading.Semaphore(depth)
-    stop = threading.Event()
-
-    def read_ahead() -> None:
-        try:
-            for chunk in chunks:
-                room.acquire()
-                if stop.is_set():
-                    return
-                loop.call_soon_threadsafe(queue.put_nowait, chunk)
-            loop.call_soon_threadsafe(queue.put_nowait, None)
-        except Exception as error:  # handed to the response, which raises it there
-            if not stop.is_set():
-                loop.call_soon_threadsafe(queue.put_nowait, error)
-        finally:
-            getattr(chunks, "close", lambda: None)()
-
-    threading.Thread(target=read_ahead, name="ephitup-read-ahead", daemon=True).start()
-    try:
-        while (item := await queue.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            room.release()
-            yield item
-    finally:
-        stop.set()
-        room.release()  # a reader waiting for room wakes up, sees the stop, and closes the store's stream
 
 
 def _if_range_holds(if_range: str | None, headers: dict[str, str]) -> bool:

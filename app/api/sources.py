@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from app.api.deps import RuntimeDep, SourceDep
 from app.api.limits import check_size, media_type_of
 from app.api.models import SourceOut, errors
-from app.api.offload import OffloadDep
+from app.api.offload import Offload, OffloadDep
 from app.api.pages import PageDep, link_next
 from app.api.ranges import binary_responses, ranged_response
 from app.records import Source
@@ -48,13 +48,13 @@ def list_sources(rt: RuntimeDep, page: PageDep, request: Request, response: Resp
             operation_id="download_source")
 async def download_source(rt: RuntimeDep, offload: OffloadDep, request: Request, source: SourceDep) -> Response:
     storage, key = rt.stores.locate(source.ref)
-    return await offload.run(storage, _download, request, source, storage, key)
+    return await offload.run(storage, _download, request, offload, source, storage, key)
 
 
-def _download(request: Request, source: Source, storage: Storage, key: str) -> Response:
+def _download(request: Request, offload: Offload, source: Source, storage: Storage, key: str) -> Response:
     stat = storage.stat(key)
     disposition = f"attachment; filename*=UTF-8''{quote(source.filename)}"
-    return ranged_response(request, storage, key, size=stat.size, etag=stat.etag,
+    return ranged_response(request, offload, storage, key, size=stat.size, etag=stat.etag,
                            last_modified=stat.last_modified, content_type=source.content_type,
                            headers={"Content-Disposition": disposition})
 

@@ -23,7 +23,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def apply_schema(options: SchemaOptions) -> int:
     settings = Settings.from_env()
-    records = open_records(settings.database_url, settings.data_folder)
+    records = open_records(settings, settings.database_url)
     try:
         print(f"records: {records.engine}, schema version {records.schema_version} (up to date)")
     finally:

@@ -59,3 +59,26 @@ def test_an_outage_answers_503_within_a_second_and_the_app_serves_again_within_s
         while timed(client, "/api/podcasts/episodes")[0] != 200:
             assert time.monotonic() - back_at < 5.0, "still 503 five seconds after PostgreSQL came back"
             time.sleep(0.1)
+
+
+def test_a_frozen_server_is_answered_503_within_its_deadline_and_served_again_when_it_thaws(
+        proxied: tuple[RefusingProxy, str], moto: StoppableMoto, tmp_path: Path) -> None:
+    """A stopped (SIGSTOP) server or a partition answers nothing, so its own statement timeout never fires and
+    keepalives are answered by its kernel: only the client's deadline (statement timeout + 2 s) ends a query."""
+    proxy, url = proxied
+    env = s3_env(tmp_path / "instance", S3_ENDPOINT_URL=moto.endpoint, S3_BUCKET_NAME=moto.bucket, DATABASE_URL=url,
+                 TOPOLOGY="scaled", S3_MAX_ATTEMPTS="1", DATABASE_STATEMENT_SECONDS="1")
+    with LiveApp(env) as client:
+        client.timeout = httpx.Timeout(10)
+        assert timed(client, "/api/podcasts/episodes")[0] == 200
+        proxy.freeze()
+        during = [timed(client, "/api/podcasts/episodes") for _ in range(6)]
+        assert {status for status, _ in during} == {503}
+        assert max(seconds for _, seconds in during) <= 3 + 1.5, during
+        proxy.thaw()
+        back_at = time.monotonic()
+        while timed(client, "/api/podcasts/episodes")[0] != 200:
+            assert time.monotonic() - back_at < 5.0, "still 503 five seconds after PostgreSQL thawed"
+            time.sleep(0.1)
+        print(f"frozen: 503 in {', '.join(f'{s:.2f}' for _, s in during)} s; served again "
+              f"{time.monotonic() - back_at:.2f} s after the thaw")

@@ -114,7 +114,8 @@ def test_outputs_are_present_and_the_secret_one_is_secret() -> None:
     assert run.outputs["app_env"] == {
         "DATA_FOLDER": "/mydata", "STORAGE_MODE": "s3", "S3_BUCKET_NAME": run.outputs["bucket_name"],
         "S3_ACCESS_POINT": run.outputs["access_point_arn"], "S3_REGION": "us-east-2", "AUDIO_DELIVERY": "proxy",
-        "MAX_UPLOAD_MB": "200", "S3_CONNECT_TIMEOUT": "3", "S3_READ_TIMEOUT": "10", "S3_MAX_ATTEMPTS": "3",
+        "MAX_UPLOAD_MB": "200", "UPLOAD_IDLE_SECONDS": "30", "STREAM_READERS": "8",
+        "DATABASE_STATEMENT_SECONDS": "15", "S3_CONNECT_TIMEOUT": "3", "S3_READ_TIMEOUT": "10", "S3_MAX_ATTEMPTS": "3",
         "S3_MAX_CONNECTIONS": "32", "RECONCILE_INTERVAL_SECONDS": "30", "RECORDS_BACKUP_MINUTES": "60",
         "HEALTH_CHECK_SECONDS": "15", "PENDING_ALERT_MINUTES": "15", "TOPOLOGY": "single",
         "DISK_DEGRADED_PERCENT": "80", "DISK_ERROR_PERCENT": "95"}

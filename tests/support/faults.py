@@ -82,7 +82,7 @@ class CuttingProxy:
         first = client.recv(65536)
         cutting = self.cut in first.split(b"\r\n", 1)[0]
         upstream.sendall(first)
-        threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
+        threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
         sent = 0
         with client, upstream:
             while chunk := upstream.recv(65536):
@@ -94,21 +94,15 @@ class CuttingProxy:
                 client.sendall(chunk)
                 sent += len(chunk)
 
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while chunk := source.recv(65536):
-                sink.sendall(chunk)
-        except OSError:
-            pass
-
     def close(self) -> None:
         self.listener.close()
 
 
 class RefusingProxy:
     """A TCP proxy on 127.0.0.1 in front of a server (PostgreSQL) that can refuse: ``refuse()`` closes its
-    port and resets every open connection, as a server going down does; ``restore()`` listens again."""
+    port and resets every open connection, as a server going down does; ``restore()`` listens again.
+    ``freeze()`` keeps every connection open and accepts new ones but passes no byte on, as a stopped
+    (SIGSTOP) server or a network partition does; ``thaw()`` lets the bytes through again."""
 
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream  # a Unix socket's path
@@ -118,7 +112,15 @@ class RefusingProxy:
         self.connections: list[socket.socket] = []
         self.listener: socket.socket | None = None
         self.lock = threading.Lock()  # a connection accepted while refuse() runs is reset too
+        self.flowing = threading.Event()
+        self.flowing.set()
         self.restore()
+
+    def freeze(self) -> None:
+        self.flowing.clear()
+
+    def thaw(self) -> None:
+        self.flowing.set()
 
     def restore(self) -> None:
         with self.lock:
@@ -161,4 +163,15 @@ class RefusingProxy:
                     continue
                 self.connections += [client, upstream]
             for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=CuttingProxy._pipe, args=(source, sink), daemon=True).start()
+                threading.Thread(target=pipe, args=(source, sink, self.flowing), daemon=True).start()
+
+
+def pipe(source: socket.socket, sink: socket.socket, flowing: threading.Event | None = None) -> None:
+    """Bytes from ``source`` to ``sink`` until either closes; each waits for ``flowing`` when one is given."""
+    try:
+        while chunk := source.recv(65536):
+            if flowing is not None:
+                flowing.wait()
+            sink.sendall(chunk)
+    except OSError:
+        pass

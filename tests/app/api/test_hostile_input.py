@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import time
@@ -70,3 +71,26 @@ def test_redaction_removes_object_keys_arns_buckets_and_urls() -> None:
     shown = redacted(message)
     for private in ("alice", "0f3", "media", "123456789012", "amazonaws", "podcasts/episodes/a"):
         assert private not in shown
+
+
+def test_an_upload_whose_body_stalls_is_answered_408_and_leaves_nothing(tmp_path: Path) -> None:
+    """A client that sends part of a body and stops would otherwise hold its request (and its spooled part)
+    open forever: after UPLOAD_IDLE_SECONDS without a byte the app answers 408 and closes."""
+    with LiveApp({"DATA_FOLDER": str(tmp_path), "STORAGE_MODE": "local", "UPLOAD_IDLE_SECONDS": "1"}) as client:
+        port = int(str(client.base_url).rsplit(":", 1)[1])
+        boundary = "stalled"
+        head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"audio\"; filename=\"a.mp3\"\r\n"
+                "Content-Type: audio/mpeg\r\n\r\n").encode() + b"x" * 50_000
+        with socket.create_connection(("127.0.0.1", port)) as upload:
+            upload.sendall(f"POST /api/podcasts/episodes HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/"
+                           f"form-data; boundary={boundary}\r\nContent-Length: 1000000\r\n\r\n".encode() + head)
+            upload.settimeout(10)
+            started = time.monotonic()
+            answer = upload.recv(65536)
+            waited = time.monotonic() - started
+            while chunk := upload.recv(65536):  # the server closes once it has answered
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+        assert b"UPLOAD_IDLE_SECONDS" in answer
+        assert waited < 5
+        assert client.get("/api/podcasts/episodes").json() == []

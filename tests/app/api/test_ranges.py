@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.api.ranges import ByteRange, MalformedRangeError, RangeNotSatisfiableError, parse_range, prefetched
+from app.api.offload import Offload
+from app.api.ranges import ByteRange, MalformedRangeError, RangeNotSatisfiableError, parse_range
 
 SIZE = 1000
 
@@ -53,8 +54,6 @@ def test_an_unsatisfiable_range(header: str, size: int) -> None:
 
 
 class CountingChunks:
-    """An endless store stream that counts what was read from it and whether it was closed."""
-
     def __init__(self) -> None:
         self.read = 0
         self.closed = threading.Event()
@@ -70,28 +69,59 @@ class CountingChunks:
         self.closed.set()
 
 
-@pytest.mark.parametrize("taken,depth", [(1, 1), (1, 4), (10, 2), (3, 16)])
-def test_read_ahead_stops_and_closes_the_store_stream_when_the_client_goes_away(taken: int, depth: int) -> None:
+class Store:
+    kind = "s3"
+
+
+@pytest.mark.parametrize("taken", [1, 10])
+def test_a_stream_reads_only_what_its_client_takes_and_closes_the_store_stream_when_it_leaves(taken: int) -> None:
     chunks = CountingChunks()
 
     async def client_reads_then_leaves() -> None:
-        stream = prefetched(chunks, depth=depth)
+        stream = Offload(stream_readers=2).stream(Store(), chunks)  # type: ignore[arg-type]
         for _ in range(taken):
             await anext(stream)
         await stream.aclose()  # what Starlette does when the client disconnects
 
     asyncio.run(client_reads_then_leaves())
-    assert chunks.closed.wait(5), "the reader thread never closed the store's stream"
-    assert chunks.read <= taken + depth + 2  # it read ahead by the queue's depth at most, then stopped
+    assert chunks.closed.is_set(), "the store's stream was left open"
+    assert chunks.read == taken  # no read ahead of the client: a paused listener holds no reader
 
 
-def test_read_ahead_hands_a_store_error_to_the_response() -> None:
+def test_a_store_error_mid_stream_reaches_the_response() -> None:
     def failing() -> Iterator[bytes]:
         yield b"first"
         raise OSError("the store went away")
 
     async def consume() -> list[bytes]:
-        return [chunk async for chunk in prefetched(failing())]
+        return [chunk async for chunk in Offload(stream_readers=1).stream(Store(), failing())]  # type: ignore[arg-type]
 
     with pytest.raises(OSError, match="the store went away"):
         asyncio.run(consume())
+
+
+def test_streams_never_use_more_reader_threads_than_the_setting() -> None:
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    def slow_chunks() -> Iterator[bytes]:
+        nonlocal running, most
+        for _ in range(3):
+            with lock:
+                running += 1
+                most = max(most, running)
+            threading.Event().wait(0.02)
+            with lock:
+                running -= 1
+            yield b"x"
+
+    async def listeners() -> None:
+        offload = Offload(stream_readers=3)
+
+        async def listen() -> None:
+            async for _ in offload.stream(Store(), slow_chunks()):  # type: ignore[arg-type]
+                pass
+        await asyncio.gather(*(listen() for _ in range(12)))
+
+    asyncio.run(listeners())
+    assert most == 3
