@@ -5,15 +5,20 @@ fill it, and ``/health``, listings and local audio would queue behind them. Work
 therefore runs on its own, smaller capacity: when S3 hangs, at most that many requests wait on it, and
 everything else keeps its threads.
 
-Audio streams read their chunks on a capacity of their own too (``STREAM_READERS`` threads per kind of
-store), one chunk at a time: a stream holds no thread while its listener is paused, and at most two chunks
-(one being read, one in the socket's buffer), so a thousand listeners cost memory, not threads.
+Audio streams read on a pool of their own (``STREAM_READERS`` threads per kind of store), one hop at a
+time: a stream holds no thread while its listener is paused, and at most two hops' bytes (one being read,
+one in the socket's buffer). A hop takes 64 KiB chunks from the store, as many as a shared budget allows:
+a few streams move 256 KiB a hop (the per-hop cost is what limits a fast listener), two hundred move
+64 KiB, so memory stays near ``STREAM_MEMORY`` however many listeners there are.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import itertools
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, TypeVar
 
 import anyio
@@ -23,12 +28,17 @@ from app.storage import Storage
 
 T = TypeVar("T")
 S3_THREADS = 16  # requests that may wait on S3 at once; the shared pool has 40
+STREAM_CHUNK = 64 * 1024  # what the store yields; a hop joins up to MOST_CHUNKS_A_HOP of them
+MOST_CHUNKS_A_HOP = 4
+STREAM_MEMORY = 16 * 2**20  # shared by every stream: two hops' bytes each
 
 
 class Offload:
     def __init__(self, stream_readers: int) -> None:
         self.s3 = anyio.CapacityLimiter(S3_THREADS)
-        self.readers = {"s3": anyio.CapacityLimiter(stream_readers), "local": anyio.CapacityLimiter(stream_readers)}
+        self.readers = {kind: ThreadPoolExecutor(stream_readers, thread_name_prefix=f"ephitup-{kind}-reader")
+                        for kind in ("s3", "local")}
+        self.streams = 0  # open now, on this event loop
 
     async def run(self, store: Storage | None, work: Callable[..., T], *args: object) -> T:
         """``work(*args)`` on a worker thread: S3's own capacity when ``store`` is an object store."""
@@ -36,18 +46,32 @@ class Offload:
         return await anyio.to_thread.run_sync(functools.partial(work, *args), limiter=limiter)
 
     async def stream(self, store: Storage, chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
-        """``chunks`` for a response body, each read on a stream reader once the client has taken the last.
+        """``chunks`` for a response body, each hop read on a stream reader once the client took the last.
 
-        Starlette's send returns when the chunk is in the socket's buffer and waits first for what was
+        Starlette's send returns when the bytes are in the socket's buffer and waits first for what was
         written before to drain, so the next read overlaps the network and a paused listener stops it.
         A store's error mid-stream is raised here, in the response; the store's stream is always closed.
         """
-        limiter = self.readers["s3" if store.kind == "s3" else "local"]
+        loop, readers = asyncio.get_running_loop(), self.readers["s3" if store.kind == "s3" else "local"]
+        self.streams += 1
         try:
-            while (chunk := await anyio.to_thread.run_sync(next, chunks, None, limiter=limiter)) is not None:
-                yield chunk
+            while hop := await loop.run_in_executor(readers, _take, chunks, self._chunks_a_hop()):
+                for chunk in hop:  # sent one by one: joined, a hop's bytes would be held twice
+                    yield chunk
         finally:
+            self.streams -= 1
             getattr(chunks, "close", lambda: None)()  # no read is running: each was awaited to its end
+
+    def _chunks_a_hop(self) -> int:
+        return max(1, min(MOST_CHUNKS_A_HOP, STREAM_MEMORY // (2 * STREAM_CHUNK * self.streams)))
+
+    def close(self) -> None:
+        for readers in self.readers.values():
+            readers.shutdown(wait=False, cancel_futures=True)
+
+
+def _take(chunks: Iterator[bytes], count: int) -> list[bytes]:
+    return list(itertools.islice(chunks, count))
 
 
 def get_offload(request: Request) -> Offload:

@@ -18,10 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from app.api.models import errors
-from app.api.offload import Offload
+from app.api.offload import STREAM_CHUNK, Offload
 from app.storage import Storage
-
-STREAM_CHUNK = 64 * 1024  # a stream holds two at most (Offload.stream): 128 KiB a listener
 
 
 def binary_responses(media_type: str) -> dict[int | str, dict[str, Any]]:
