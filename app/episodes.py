@@ -19,8 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from app.records import Episode, RecordNotFoundError, Records
+from app.recovery.describing import of_episode
+from app.recovery.tombstones import Tombstones
 from app.storage import InvalidReferenceError, StorageError, StorageUnavailableError, build_episode_asset_key
 from app.storage.checksums import Readable, digest_file
+from app.storage.descriptions import Description
 from app.storage.stores import Stores
 
 log = logging.getLogger("ephitup.episodes")
@@ -69,33 +72,36 @@ class Episodes:
         """``observe(outcome, uploaded_bytes)`` is told how each finalize ended: stored, pending or deleted."""
         self.records, self.stores, self.clock, self.observe = records, stores, clock, observe
         self.local, self.remote = stores.local, stores.remote
+        self.tombstones = Tombstones(stores.durable)
 
     def create(self, name: str, user_id: str | None, audio: Readable, content_type: str) -> Episode:
         """Store finished audio and finalize it (the API's path; a generator's worker uses the same)."""
         episode_id = uuid.uuid4().hex
         key = local_audio_key(episode_folder(name, episode_id), AUDIO_TYPES[content_type])
+        described = Description(episode_id, "episode", name, content_type, time.time(), user_id=user_id)
         if self.stores.scaled:
-            return self._create_in_s3(episode_id, name, user_id, audio, content_type, PurePosixPath(key).name)
-        self.local.save_stream(key, audio, content_type)
+            return self._create_in_s3(described, audio, PurePosixPath(key).name)
+        self.local.save_stream(key, audio, content_type, description=described)
         digest = self.local.digest(key)
         episode = self.records.add_episode(
             id=episode_id, name=name, user_id=user_id, audio_ref=self.local.reference(key),
             local_key=key if self.remote else None, content_type=content_type, size=digest.size,
             sha256=digest.sha256_hex, state="pending_upload" if self.remote else "stored",
-            next_attempt_at=self.clock() + FINALIZE_LEASE_SECONDS,
+            next_attempt_at=self.clock() + FINALIZE_LEASE_SECONDS, created_at=described.created_at,
         )
         if self.remote:
             return self.finalize(episode)
         self.observe("stored", 0)  # on the disk, where it belongs: nothing uploaded
         return episode
 
-    def _create_in_s3(self, episode_id: str, name: str, user_id: str | None, audio: Readable, content_type: str,
-                      filename: str) -> Episode:
+    def _create_in_s3(self, described: Description, audio: Readable, filename: str) -> Episode:
         """Scaled: no record may point at an instance's disk, which a deploy or a restart wipes. The audio goes
         to S3 first (retried for a moment), and only then is it recorded, as stored. If S3 stays unreachable
         the request fails (503, Retry-After) and nothing is recorded: the client still holds the audio.
         A crash between upload and record leaves an object no record knows, for ``ephitup orphans``."""
         assert self.remote is not None
+        episode_id, name, user_id, content_type = (described.id, described.name, described.user_id,
+                                                   described.content_type)
         key = build_episode_asset_key(user_id, episode_id, filename)
         with tempfile.NamedTemporaryFile(prefix="ephitup-audio-") as spool:  # this request's only, then gone
             shutil.copyfileobj(audio, spool, SPOOL_CHUNK)  # type: ignore[misc]
@@ -103,7 +109,8 @@ class Episodes:
             digest = digest_file(Path(spool.name))
             for attempt in range(1, DIRECT_UPLOAD_ATTEMPTS + 1):
                 try:
-                    stat = self.remote.save_file(key, Path(spool.name), content_type, expected_sha256=digest.sha256_hex)
+                    stat = self.remote.save_file(key, Path(spool.name), content_type, expected_sha256=digest.sha256_hex,
+                                                 description=described)
                     break
                 except StorageUnavailableError:
                     if attempt == DIRECT_UPLOAD_ATTEMPTS:
@@ -114,7 +121,7 @@ class Episodes:
             episode = self.records.add_episode(
                 id=episode_id, name=name, user_id=user_id, audio_ref=self.remote.reference(key), local_key=None,
                 content_type=content_type, size=digest.size, sha256=digest.sha256_hex, state="stored",
-                etag=stat.etag)
+                etag=stat.etag, created_at=described.created_at)
         except Exception:  # the records refused (a database outage answers 503): no object without its record
             self._forget_upload(key)
             raise
@@ -150,7 +157,7 @@ class Episodes:
         try:
             if self.local.exists(episode.local_key):
                 stat = self.remote.save_file(key, self.local.path(episode.local_key), episode.content_type,
-                                             expected_sha256=episode.sha256)
+                                             expected_sha256=episode.sha256, description=of_episode(episode))
             else:  # only S3 can still hold it (the local copy went after an upload that was not recorded)
                 stat = self.remote.stat(key)
                 if stat.size != episode.size:
@@ -224,7 +231,9 @@ class Episodes:
         return removed
 
     def delete(self, episode: Episode) -> None:
-        """Forget the record first: a crash then leaves an orphan file, never a dangling record."""
+        """A tombstone, then the record, then the files: a crash then leaves at worst a file no record knows,
+        never a dangling record, and no rebuild brings the episode back."""
+        self.tombstones.bury(episode.id)
         self.records.delete_episode(episode.id)
         for reference in {episode.audio_ref, episode.local_key} - {None}:
             try:

@@ -106,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
             runtime.close()  # waits for a pass still running in its thread
+            app.state.offload.close()
 
     app = FastAPI(title="ephitup", lifespan=lifespan)
     app.add_middleware(UploadLimit, settings=lambda: app.state.runtime.settings)

@@ -139,11 +139,13 @@ class Records:
 
     def add_episode(self, *, id: str, name: str, user_id: str | None, audio_ref: str, local_key: str | None,
                     content_type: str, size: int, sha256: str, state: EpisodeState,
-                    next_attempt_at: float = 0.0, etag: str | None = None) -> Episode:
+                    next_attempt_at: float = 0.0, etag: str | None = None,
+                    created_at: float | None = None) -> Episode:
         now = time.time()
         values = {"id": id, "name": name, "user_id": user_id, "audio_ref": audio_ref, "local_key": local_key,
                   "content_type": content_type, "size": size, "sha256": sha256, "state": state, "attempts": 0,
-                  "next_attempt_at": next_attempt_at, "last_error": None, "etag": etag, "created_at": now,
+                  "next_attempt_at": next_attempt_at, "last_error": None, "etag": etag,
+                  "created_at": now if created_at is None else created_at,
                   "updated_at": now}
         columns = ", ".join(values)
         self._db.write(f"INSERT INTO episodes ({columns}) VALUES ({', '.join('?' * len(values))})",

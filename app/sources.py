@@ -11,8 +11,10 @@ import unicodedata
 import uuid
 
 from app.records import Records, Source
+from app.recovery.tombstones import Tombstones
 from app.storage import InvalidReferenceError, StorageError
 from app.storage.checksums import Readable
+from app.storage.descriptions import Description
 from app.storage.stores import Stores
 
 log = logging.getLogger("ephitup.sources")
@@ -41,12 +43,14 @@ class Sources:
         source_id = uuid.uuid4().hex
         key = f"uploads/{source_id}{mimetypes.guess_extension(media_type) or '.bin'}"
         files = self.stores.files  # S3 when scaled: checksummed and verified like episode audio
-        stat = files.save_stream(key, stream, media_type)
-        source = Source(source_id, display_name(filename), files.reference(key), media_type, stat.size, time.time())
+        described = Description(source_id, "source", display_name(filename), media_type, time.time())
+        stat = files.save_stream(key, stream, media_type, description=described)
+        source = Source(source_id, described.name, files.reference(key), media_type, stat.size, described.created_at)
         return self.records.add_source(source)
 
     def delete(self, source: Source) -> None:
-        """Forget the record first: a crash then leaves an orphan file, never a dangling record."""
+        """A tombstone, then the record, then the file (as ``Episodes.delete``)."""
+        Tombstones(self.stores.durable).bury(source.id)
         self.records.delete_source(source.id)
         try:
             storage, key = self.stores.locate(source.ref)

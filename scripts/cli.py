@@ -36,7 +36,7 @@ COMMANDS: dict[str, str] = {
                "environment to the scaled topology (to-scaled).",
     "orphans": "List S3 objects and data-folder files no record points at, and records whose data is gone.",
     "usage": "The data folder's space by uploads, podcasts and records, S3's, growth a day, days until full.",
-    "records": "Back up the SQLite records now, or restore them from a backup.",
+    "records": "Back up the records, restore them from a backup, or rebuild them from the files the stores hold.",
     "fix-keys": "Repair references and keys off the canonical layout (copy, verify, switch, delete old).",
 }
 

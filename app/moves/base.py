@@ -12,6 +12,7 @@ from app.moves.plan import Action, OrphanFile, Plan, Report
 from app.moves.runner import Handler, Subscriber, Task, run
 from app.records import Episode
 from app.storage import InvalidReferenceError, Location, ObjectExistsError, ObjectStat, Storage, StorageError
+from app.storage.descriptions import Description
 
 
 class Move(abc.ABC):
@@ -65,7 +66,8 @@ class Move(abc.ABC):
             return held
         return None
 
-    def save_once(self, key: str, path: Path, content_type: str, sha256: str) -> tuple[ObjectStat, bool]:
+    def save_once(self, key: str, path: Path, content_type: str, sha256: str,
+                  description: Description | None = None) -> tuple[ObjectStat, bool]:
         """Upload a file whose record then moves to S3 unless S3 holds these very bytes at ``key`` already (a run
         killed after this upload, before the switch); True: held.
 
@@ -74,11 +76,13 @@ class Move(abc.ABC):
         it is kept. A listing would cost a round trip per 1000 keys of the
         whole bucket before the first upload, to find at most the few uploads a killed run left."""
         try:
-            return self.remote.save_file(key, path, content_type, expected_sha256=sha256, if_absent=True), False
+            return self.remote.save_file(key, path, content_type, expected_sha256=sha256, if_absent=True,
+                                         description=description), False
         except ObjectExistsError:
             if self.remote_matches(key, sha256):
                 return self.remote.stat(key), True
-            return self.remote.save_file(key, path, content_type, expected_sha256=sha256), False  # other bytes
+            return self.remote.save_file(key, path, content_type, expected_sha256=sha256,  # other bytes
+                                         description=description), False
 
     def remote_matches(self, key: str, sha256: str) -> bool:
         """Whether S3 holds content with this SHA-256 at ``key`` (the twin of ``local_matches``): one HEAD, for

@@ -10,6 +10,7 @@ from app.episodes import AUDIO_TYPES, Episodes, episode_folder, local_audio_key
 from app.moves.base import Move
 from app.moves.plan import Action, Item, Plan
 from app.moves.runner import Handler
+from app.recovery.describing import of_episode
 from app.storage import build_episode_asset_key
 from app.storage.base import ChunkReader
 
@@ -49,7 +50,8 @@ class ToLocal(Move):
         skipped = self.local_matches(item.dest, episode)
         if not skipped:
             chunks = self.remote.open_range(item.source)
-            self.local.save_stream(item.dest, ChunkReader(chunks), episode.content_type, expected_sha256=episode.sha256)
+            self.local.save_stream(item.dest, ChunkReader(chunks), episode.content_type, expected_sha256=episode.sha256,
+                                   description=of_episode(episode))
         self.records.mark_stored(episode.id, self.local.reference(item.dest), etag=None, local_key=None)
         if self.delete_remote:
             self.remote.delete(item.source)

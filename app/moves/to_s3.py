@@ -10,6 +10,7 @@ from app.moves.base import Move
 from app.moves.plan import Action, Item, OrphanFile, Plan
 from app.moves.runner import Handler
 from app.records import Episode, RecordNotFoundError
+from app.recovery.describing import of_episode
 from app.storage import ChecksumMismatchError, StorageError, build_episode_asset_key
 from app.storage.checksums import digest_file
 from app.storage.references import sanitize_segment
@@ -60,7 +61,8 @@ class ToS3(Move):
         record switched to it."""
         record = self.records.episode(item.record_id)
         path = self.local.path(item.source)
-        stat, held = self.save_once(item.dest, path, record.content_type, self._sha256(path, record))
+        stat, held = self.save_once(item.dest, path, record.content_type, self._sha256(path, record),
+                                    of_episode(record))
         try:
             self.episodes.commit_remote(record, item.dest, stat.etag, keep_local=self.keep_local)
         except RecordNotFoundError:  # deleted by the live app during the upload: leave no object behind

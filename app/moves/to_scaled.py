@@ -18,6 +18,7 @@ from app.moves.base import Move
 from app.moves.plan import Action, Item, Plan
 from app.moves.runner import Handler
 from app.records import Records
+from app.recovery.describing import of_source
 from app.storage import ObjectStat, StorageError
 from app.storage.checksums import digest_file
 
@@ -56,8 +57,9 @@ class ToScaled(Move):
         sha256 = digest_file(path).sha256_hex
         if self.held_copy(listing, item.dest, item.size, sha256) is not None:
             return True
-        content_type = self.records.source(item.record_id).content_type
-        self.remote.save_file(item.dest, path, content_type, expected_sha256=sha256)
+        source = self.records.source(item.record_id)
+        self.remote.save_file(item.dest, path, source.content_type, expected_sha256=sha256,
+                              description=of_source(source))
         return False
 
     def copy_records(self) -> tuple[int, int]:

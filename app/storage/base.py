@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from app.storage.checksums import PART_SIZE, FileDigest, Readable, digest_stream
+from app.storage.descriptions import Description
 
 CHUNK_SIZE = 256 * 1024
 
@@ -69,16 +70,25 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     def save_file(self, key: str, path: Path, content_type: str, expected_sha256: str | None = None,
-                  if_absent: bool = False) -> ObjectStat:
+                  if_absent: bool = False, description: Description | None = None) -> ObjectStat:
         """Store a local file; return only once the stored copy is verified.
 
         A file whose SHA-256 is not ``expected_sha256`` (its record's) is refused and nothing is stored.
-        ``if_absent``: create only; an object already at ``key`` is an ``ObjectExistsError``, left as it is."""
+        ``if_absent``: create only; an object already at ``key`` is an ``ObjectExistsError``, left as it is.
+        ``description``: its record's durable fields, stored with it (size and SHA-256 filled in here)."""
 
     @abc.abstractmethod
     def save_stream(self, key: str, stream: Readable, content_type: str, expected_sha256: str | None = None,
-                    if_absent: bool = False) -> ObjectStat:
-        """Store what a binary stream yields until EOF (``expected_sha256``, ``if_absent``: as ``save_file``)."""
+                    if_absent: bool = False, description: Description | None = None) -> ObjectStat:
+        """Store what a binary stream yields until EOF (the options as ``save_file``'s)."""
+
+    @abc.abstractmethod
+    def description(self, key: str) -> Description | None:
+        """What a stored object says about itself; None when it was stored without a description."""
+
+    @abc.abstractmethod
+    def describe(self, key: str, description: Description) -> None:
+        """Give an object already stored its description (the backfill of files stored before descriptions)."""
 
     @abc.abstractmethod
     def open_range(

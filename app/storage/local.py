@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import builtins
 import hashlib
+import io
 import mimetypes
 import os
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,8 +25,10 @@ from app.storage.base import (
     Storage,
 )
 from app.storage.checksums import Readable
+from app.storage.descriptions import Description
 from app.storage.references import safe_key
 
+SIDECARS = ".ephitup/descriptions/"  # a tree of its own: the seed's layout and its listings see no new file
 mimetypes.add_type("audio/mpeg", ".mp3")
 mimetypes.add_type("audio/mp4", ".m4a")
 
@@ -63,12 +67,12 @@ class LocalStorage(Storage):
         return True
 
     def save_file(self, key: str, path: Path, content_type: str, expected_sha256: str | None = None,
-                  if_absent: bool = False) -> ObjectStat:
+                  if_absent: bool = False, description: Description | None = None) -> ObjectStat:
         with Path(path).open("rb") as source:
-            return self.save_stream(key, source, content_type, expected_sha256, if_absent)
+            return self.save_stream(key, source, content_type, expected_sha256, if_absent, description)
 
-    def save_stream(self, key: str, stream: Readable, content_type: str,
-                    expected_sha256: str | None = None, if_absent: bool = False) -> ObjectStat:
+    def save_stream(self, key: str, stream: Readable, content_type: str, expected_sha256: str | None = None,
+                    if_absent: bool = False, description: Description | None = None) -> ObjectStat:
         target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         # Write beside the target, flush to disk, then rename: a crash never leaves half a file.
@@ -96,7 +100,10 @@ class LocalStorage(Storage):
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        return self.stat(key)
+        stat = self.stat(key)
+        if description is not None:
+            self._write_sidecar(key, replace(description, size=stat.size, sha256=hashed.hexdigest()))
+        return stat
 
     def open_range(
         self, key: str, start: int = 0, end: int | None = None, chunk_size: int = CHUNK_SIZE
@@ -123,6 +130,20 @@ class LocalStorage(Storage):
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
+        self.path(_sidecar(key)).unlink(missing_ok=True)  # after the file: a sidecar alone describes nothing
+
+    def description(self, key: str) -> Description | None:
+        try:
+            return Description.from_sidecar(self.path(_sidecar(key)).read_bytes())
+        except FileNotFoundError:
+            return None
+
+    def describe(self, key: str, description: Description) -> None:
+        digest = self.digest(key)
+        self._write_sidecar(key, replace(description, size=digest.size, sha256=digest.sha256_hex))
+
+    def _write_sidecar(self, key: str, description: Description) -> None:
+        self.save_stream(_sidecar(key), io.BytesIO(description.sidecar()), "application/json")
 
     def list(self, prefix: str = "") -> Iterator[ObjectStat]:
         """Files under ``prefix`` in key order; only the prefix's folder is walked, each file stat'ed once.
@@ -167,7 +188,8 @@ class LocalStorage(Storage):
 
     def copy(self, source_key: str, dest_key: str) -> ObjectStat:
         source = self._existing(source_key)
-        return self.save_file(dest_key, source, self.stat(source_key).content_type or "application/octet-stream")
+        return self.save_file(dest_key, source, self.stat(source_key).content_type or "application/octet-stream",
+                              description=self.description(source_key))
 
     def reference(self, key: str) -> str:
         return safe_key(key)
@@ -177,6 +199,10 @@ class LocalStorage(Storage):
         if not path.is_file():
             raise ObjectNotFoundError(f"no file {key!r} under DATA_FOLDER ({self.root})")
         return path
+
+
+def _sidecar(key: str) -> str:
+    return f"{SIDECARS}{safe_key(key)}.json"
 
 
 def _object_stat(key: str, info: os.stat_result) -> ObjectStat:

@@ -14,6 +14,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -31,6 +32,7 @@ from app.storage.base import (
 )
 from app.storage.breaker import Breaker
 from app.storage.checksums import PART_SIZE, FileDigest, Readable, digest_stream
+from app.storage.descriptions import Description
 from app.storage.references import safe_key
 from app.storage.s3_client import make_client, translate
 from app.storage.s3_config import MAX_PRESIGN_SECONDS, S3Config
@@ -73,25 +75,39 @@ class S3Storage(Storage):
         return bucket in {self.bucket_name, self.target, self.config.access_point} - {None}
 
     def save_file(self, key: str, path: Path, content_type: str, expected_sha256: str | None = None,
-                  if_absent: bool = False) -> ObjectStat:
+                  if_absent: bool = False, description: Description | None = None) -> ObjectStat:
         """Upload and verify; a file whose SHA-256 is not ``expected_sha256`` (its record's) is refused unsent."""
         with Path(path).open("rb") as source:
-            return self._save(key, source, content_type, expected_sha256, if_absent)
+            return self._save(key, source, content_type, expected_sha256, if_absent, description)
 
     def content_sha256(self, key: str) -> str | None:
         """From one HEAD: the SHA-256 every upload here records in its metadata (multipart ones too)."""
         return self._head(key).get("Metadata", {}).get("sha256")  # type: ignore[no-any-return]
 
     def save_stream(self, key: str, stream: Readable, content_type: str, expected_sha256: str | None = None,
-                    if_absent: bool = False) -> ObjectStat:
+                    if_absent: bool = False, description: Description | None = None) -> ObjectStat:
         # Spooled to a temporary file first: the checksum must be known before S3 is told it.
         with tempfile.TemporaryFile() as spool:
             shutil.copyfileobj(stream, spool, CHUNK_SIZE)  # type: ignore[misc]  # Readable is read(n)-only
             spool.seek(0)
-            return self._save(key, spool, content_type, expected_sha256, if_absent)
+            return self._save(key, spool, content_type, expected_sha256, if_absent, description)
+
+    def description(self, key: str) -> Description | None:
+        return Description.from_metadata(self._head(key).get("Metadata", {}))
+
+    def describe(self, key: str, description: Description) -> None:
+        """S3 metadata cannot change in place: the object is copied onto itself with the new metadata."""
+        head = self._head(key)
+        sha256 = head.get("Metadata", {}).get("sha256")
+        described = replace(description, size=head["ContentLength"], sha256=sha256 or description.sha256)
+        with self._errors("s3:GetObject and s3:PutObject", key):
+            self.client.copy_object(
+                CopySource={"Bucket": self.target, "Key": safe_key(key)}, Bucket=self.target, Key=safe_key(key),
+                MetadataDirective="REPLACE", ContentType=head.get("ContentType", "application/octet-stream"),
+                Metadata=_metadata(described, sha256), ChecksumAlgorithm="SHA256")
 
     def _save(self, key: str, source: BinaryIO, content_type: str, expected_sha256: str | None = None,
-              if_absent: bool = False) -> ObjectStat:
+              if_absent: bool = False, description: Description | None = None) -> ObjectStat:
         """Hash, check, upload, verify.
 
         Below the multipart threshold the object is read into memory once, so the bytes hashed are the
@@ -115,16 +131,17 @@ class S3Storage(Storage):
             raise ChecksumMismatchError(
                 f"{key}: the data to upload has SHA-256 {digest.sha256_hex}, expected {expected_sha256}; "
                 "nothing was uploaded")
-        reply = self._upload(key, body, content_type, digest, if_absent)
+        described = description and replace(description, size=digest.size, sha256=digest.sha256_hex)
+        reply = self._upload(key, body, content_type, digest, if_absent, described)
         return self._verified(key, digest, content_type, reply)
 
     def _upload(self, key: str, body: bytes | BinaryIO, content_type: str, digest: FileDigest,
-                if_absent: bool) -> dict[str, Any] | None:
+                if_absent: bool, description: Description | None) -> dict[str, Any] | None:
         """One PUT carrying the SHA-256 below the multipart threshold (its reply returned); multipart above it.
 
         Create-only (``if_absent``): the PUT is conditional (``If-None-Match: *``, S3 answers 412 where an object
         is); s3transfer passes no condition on, so a multipart upload asks first with one HEAD."""
-        args = {"ContentType": content_type, "Metadata": {"sha256": digest.sha256_hex}}
+        args = {"ContentType": content_type, "Metadata": _metadata(description, digest.sha256_hex)}
         if if_absent and digest.size >= self.part_size and self.exists(key):
             raise ObjectExistsError(f"s3://{self.target}/{key} exists already: nothing was uploaded")
         with self._errors("s3:PutObject", key):
@@ -257,6 +274,11 @@ class S3Storage(Storage):
                 self.on_error(translated)
             raise translated from error
         self.breaker.close()
+
+
+def _metadata(description: Description | None, sha256: str | None) -> dict[str, str]:
+    """The object's user metadata: the SHA-256 every upload records, and its description where it has one."""
+    return {**({"sha256": sha256} if sha256 else {}), **(description.metadata() if description else {})}
 
 
 def _read_up_to(source: BinaryIO, limit: int) -> bytes:

@@ -29,6 +29,11 @@ class Stores:
             return self.remote
         return self.local
 
+    @property
+    def durable(self) -> Storage:
+        """Where what must outlive the disk goes (backups, tombstones): the bucket when S3 is on."""
+        return self.remote or self.local
+
     def where(self, reference: str) -> Location:
         """Parse a reference against the data folder (legacy absolute paths re-rooted)."""
         return parse_reference(reference, self.local.root)

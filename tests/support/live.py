@@ -73,9 +73,9 @@ def wait_for(condition: Callable[[], object], what: str, timeout: float = 30.0) 
 
 
 def files_under(root: Path) -> dict[str, bytes]:
-    """Every file below ``root`` but the database: for before/after comparisons."""
+    """Every file below ``root`` but the database and the files' descriptions: for before/after comparisons."""
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and not p.name.startswith("app.db")}
+            if p.is_file() and not p.name.startswith("app.db") and ".ephitup" not in p.relative_to(root).parts}
 
 
 class AppProcess:

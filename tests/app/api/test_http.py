@@ -129,7 +129,9 @@ def test_delete_removes_record_object_and_local_file(client: httpx.Client, mode:
     assert not list(Path(env["DATA_FOLDER"]).rglob("*.mp3"))
     if mode == "s3":
         _, s3 = request.getfixturevalue("server_bucket")
-        assert s3.list_objects_v2(Bucket=env["S3_BUCKET_NAME"]).get("KeyCount") == 0
+        assert s3.list_objects_v2(Bucket=env["S3_BUCKET_NAME"], Prefix="episodes/").get("KeyCount") == 0
+        (tombstone,) = s3.list_objects_v2(Bucket=env["S3_BUCKET_NAME"], Prefix="backups/")["Contents"]
+        assert tombstone["Key"] == f"backups/records/deleted/{episode['id']}"
 
 
 @pytest.mark.parametrize("mode", ["s3"])  # redirects apply to S3 objects only

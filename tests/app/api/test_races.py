@@ -30,19 +30,22 @@ def env(tmp_path: Path, moto_server: str, server_bucket) -> dict[str, str]:  # t
 
 
 def slow_puts(live: LiveApp, seconds: float) -> threading.Event:
-    """Every PutObject waits ``seconds`` before it is sent; the event is set when one starts waiting."""
+    """Every upload of audio waits ``seconds`` before it is sent (a delete's tombstone goes at once); the event
+    is set when one starts waiting."""
     started = threading.Event()
 
-    def wait(**_: Any) -> None:
-        started.set()
-        time.sleep(seconds)
+    def wait(request: Any, **_: Any) -> None:
+        if "/episodes/" in request.url:
+            started.set()
+            time.sleep(seconds)
 
     live.app.state.runtime.stores.remote.client.meta.events.register("before-send.s3.PutObject", wait)
     return started
 
 
 def leftovers(env: dict[str, str], bucket_client: Any, bucket: str) -> tuple[list[str], list[Path]]:
-    objects = [o["Key"] for o in bucket_client.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    """Audio left in S3 and on the disk (a delete's tombstone, under backups/, is meant to stay)."""
+    objects = [o["Key"] for o in bucket_client.list_objects_v2(Bucket=bucket, Prefix="episodes/").get("Contents", [])]
     return objects, list(Path(env["DATA_FOLDER"]).rglob("*.mp3"))
 
 
@@ -81,7 +84,9 @@ def test_a_delete_during_the_reconcilers_finalize_wins_cleanly(env: dict[str, st
         remote.client.meta.events.unregister("before-send.s3.PutObject", refuse)
         uploading = slow_puts(live, 1.0)
         puts: list[int] = []
-        remote.client.meta.events.register("after-call.s3.PutObject", lambda **_: puts.append(1))
+        remote.client.meta.events.register(  # the audio's upload; the delete's tombstone is a PUT too
+            "before-parameter-build.s3.PutObject",
+            lambda params, **_: params["Key"].startswith("episodes/") and puts.append(1))
         reconciler = threading.Thread(target=live.app.state.runtime.reconciler.once, args=(True,))
         reconciler.start()
         assert uploading.wait(10)
@@ -97,14 +102,15 @@ def test_audio_a_crash_left_before_its_record_is_removed_at_start(tmp_path: Path
     env = {"DATA_FOLDER": str(tmp_path / "data"), "STORAGE_MODE": "local"}
     port = free_port()
     kill_after_the_file = [sys.executable, "-m", "tests.support.kill_at", "after",
-                           "app.storage.local:LocalStorage.save_stream", "2", "--", "serve", "--port", str(port)]
+                           "app.storage.local:LocalStorage.save_stream", "3", "--", "serve", "--port", str(port)]
     process = subprocess.Popen(kill_after_the_file, cwd=ROOT, env={**os.environ, **env})
     try:
         client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
         wait_for(lambda: answers(client), "the app to start")
         kept = client.post("/api/podcasts/episodes", data={"name": "kept"},
                            files={"audio": ("a.mp3", AUDIO, "audio/mpeg")}).json()
-        with pytest.raises(httpx.TransportError):  # killed between writing the file and recording it
+        with pytest.raises(httpx.TransportError):  # killed between writing the file (the 3rd save: the first
+            # episode's audio and its description came before) and recording it
             client.post("/api/podcasts/episodes", data={"name": "lost"},
                         files={"audio": ("b.mp3", AUDIO, "audio/mpeg")})
         assert process.wait(30) == -9

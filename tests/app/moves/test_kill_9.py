@@ -92,7 +92,7 @@ KILL_POINTS = [  # (when, what, before the kill: how many are in S3, the move)
     ("after", "app.records:Records.mark_stored", 2, TO_S3),  # record switched, the local copy still there
     ("after", "app.storage.local:LocalStorage.delete", 2, TO_S3),  # local copy gone, still recorded as kept
     ("before", "app.records:Records.forget_local_copy", 2, TO_S3),
-    ("after", "app.storage.local:LocalStorage.save_stream", 3, TO_LOCAL),  # downloaded, record not switched
+    ("after", "app.storage.local:LocalStorage._write_sidecar", 3, TO_LOCAL),  # downloaded, described, not switched
     ("after", "app.records:Records.mark_stored", 2, TO_LOCAL),  # switched to the disk, S3 copy still there
 ]
 
