@@ -18,7 +18,8 @@ ABOUT = ("The environment variables the app reads, generated from app/settings.p
          "edit). blueprint: value (rendered with a value), sync (sync: false, set by hand in Render), generate "
          "(generateValue: true), platform (set by Render itself), absent (never on Render: local development and "
          "temporary credentials only), database (fromDatabase: the connection string of the environment's Render "
-         "Postgres, scaled topology only). auth: only for stacks with that ephitup:awsAuth.")
+         "Postgres, scaled topology only). auth: only for stacks with that ephitup:awsAuth. cdn_only: only for "
+         "stacks with ephitup:cdn on.")
 
 
 def contract_document() -> dict[str, Any]:
@@ -32,6 +33,7 @@ def contract_document() -> dict[str, Any]:
             "blueprint": variable.blueprint,
             "s3_only": variable.s3_only,
             "auth": variable.auth,
+            "cdn_only": variable.cdn_only,
         })
     return {"_about": ABOUT, "variables": variables}
 

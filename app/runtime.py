@@ -28,6 +28,7 @@ from app.storage.stores import Stores
 from app.variables import Secret
 
 if TYPE_CHECKING:
+    from app.storage.cdn import CloudFrontSigner
     from app.storage.s3 import S3Storage
 
 BREAKER_SECONDS = 10.0
@@ -64,6 +65,15 @@ def open_records(settings: Settings, url: Secret | None) -> Records:
                                  settings.database_statement_seconds))
 
 
+def cdn_signer(settings: Settings) -> CloudFrontSigner | None:
+    domain, key_id, private_key = settings.cdn_domain, settings.cdn_key_id, settings.cdn_private_key
+    if settings.audio_delivery != "cdn" or not (domain and key_id and private_key):
+        return None
+    from app.storage.cdn import CloudFrontSigner  # cryptography is loaded only where the CDN is used
+
+    return CloudFrontSigner(domain, key_id, private_key.get_secret_value())
+
+
 @dataclass
 class Runtime:
     """The app's parts, built once by ``open``; ``close`` waits for a background pass, then closes the records."""
@@ -78,6 +88,7 @@ class Runtime:
     watch: Watch
     gate: Gate
     backups: RecordsBackups
+    cdn: CloudFrontSigner | None = None  # AUDIO_DELIVERY=cdn
 
     @classmethod
     def open(cls, settings: Settings | None = None, require_s3: bool = False) -> Runtime:
@@ -97,7 +108,7 @@ class Runtime:
         backups = RecordsBackups(records, remote or stores.local, gate, settings.records_backup_minutes * 60)
         watch = Watch(records, stores, gate, limits, reconciler, backups)
         return cls(settings, records, stores, episodes, Sources(records, stores), metrics, reconciler, watch, gate,
-                   backups)
+                   backups, cdn_signer(settings))
 
     def target_records(self) -> Records:
         """``TARGET_DATABASE_URL``'s PostgreSQL, which ``migrate to-scaled`` copies the records into."""

@@ -31,7 +31,7 @@ StorageMode = Literal["local", "s3"]
 ModeSetting = Literal["auto", "local", "s3"]
 Topology = Literal["single", "scaled"]
 MIN_TOKEN_LENGTH = 32  # Render's generateValue makes 256-bit tokens (44 characters)
-AudioDelivery = Literal["proxy", "redirect"]
+AudioDelivery = Literal["proxy", "redirect", "cdn"]
 
 
 @dataclass(frozen=True)
@@ -74,8 +74,15 @@ class Settings:
     database_statement_seconds: float = env(
         "DATABASE_STATEMENT_SECONDS", 15.0, "PostgreSQL ends a statement running this long; the app stops waiting for "
         "a server that does not answer 2 s later (a frozen server, a partition)", parse=float, gt=0, le=3600)
-    audio_delivery: AudioDelivery = env("AUDIO_DELIVERY", "proxy", "proxy (app streams, Range passed on) or redirect "
-                                        "(307)", parse=Choice[AudioDelivery](get_args(AudioDelivery)))
+    audio_delivery: AudioDelivery = env("AUDIO_DELIVERY", "proxy", "proxy (app streams, Range passed on), redirect "
+                                        "(307 to S3) or cdn (307 to CloudFront)",
+                                        parse=Choice[AudioDelivery](get_args(AudioDelivery)))
+    cdn_domain: str | None = env("CDN_DOMAIN", None, "cdn: the CloudFront distribution's domain (d123.cloudfront.net)",
+                                 s3_only=True, cdn_only=True, parse=str)
+    cdn_key_id: str | None = env("CDN_KEY_ID", None, "cdn: the id of the public key the distribution trusts "
+                                 "(Key-Pair-Id)", s3_only=True, cdn_only=True, parse=str)
+    cdn_private_key: Secret | None = env("CDN_PRIVATE_KEY", None, "cdn: that key's private half, RSA 2048 in PEM",
+                                         parse=Secret, blueprint="sync", s3_only=True, cdn_only=True)
     app_token: Secret | None = env("APP_TOKEN", None, "when set, /api/* requires 'Authorization: Bearer <token>'",
                                    parse=Secret, blueprint="generate")
     max_upload_mb: int = env("MAX_UPLOAD_MB", 200, "largest accepted upload, enforced while streaming", parse=int,
@@ -149,6 +156,19 @@ class Settings:
                 f"would be open to anyone. Set it to at least {MIN_TOKEN_LENGTH} random characters (the blueprint "
                 "generates one: generateValue: true)")
         object.__setattr__(self, "storage", self._decide_storage())
+        self._check_cdn()
+
+    def _check_cdn(self) -> None:
+        if self.audio_delivery != "cdn":
+            return
+        missing = [name for name, value in (("CDN_DOMAIN", self.cdn_domain), ("CDN_KEY_ID", self.cdn_key_id),
+                                            ("CDN_PRIVATE_KEY", self.cdn_private_key)) if not value]
+        if missing:
+            raise SettingsError(f"AUDIO_DELIVERY=cdn needs {', '.join(missing)}: the stack's outputs cdn_domain and "
+                                "cdn_key_id, and `pulumi stack output cdn_private_key --show-secrets`")
+        if self.storage.mode != "s3":
+            raise SettingsError("AUDIO_DELIVERY=cdn serves audio from the bucket, but S3 is off here: turn S3 on, or "
+                                "set AUDIO_DELIVERY=proxy")
 
     @property
     def database_url_value(self) -> str | None:

@@ -79,6 +79,7 @@ class Variable:
     blueprint: Blueprint = "value"
     s3_only: bool = False
     auth: AwsAuth | None = None
+    cdn_only: bool = False  # only for stacks with ephitup:cdn on
 
     @property
     def secret(self) -> bool:

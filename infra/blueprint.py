@@ -21,7 +21,7 @@ import yaml
 from infra.contract import app_env, load_contract
 from infra.environment import ConfigError, Environment
 from infra.names import PROJECT
-from infra.outputs import AWS_KEY_ID, AWS_SECRET, BLUEPRINT_KEYS, SECRET_KEYS
+from infra.outputs import AWS_KEY_ID, AWS_SECRET, BLUEPRINT_KEYS, CDN_KEYS, SECRET_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON_VERSION = "3.11.11"
@@ -146,11 +146,12 @@ def _databases(stack: StackInput) -> list[dict[str, Any]]:
 
 def _env_vars(stack: StackInput) -> list[dict[str, Any]]:
     env = stack.env
-    bucket = access_point = role_arn = None
+    bucket = access_point = role_arn = cdn = None
     if env.s3_enabled:
         outputs = _required_outputs(stack)
         bucket, access_point, role_arn = outputs["bucket_name"], outputs["access_point_arn"], outputs.get("role_arn")
-    values = app_env(env, bucket, access_point, role_arn)
+        cdn = (outputs["cdn_domain"], outputs["cdn_key_id"]) if env.cdn else None
+    values = app_env(env, bucket, access_point, role_arn, cdn)
     rendered: list[dict[str, Any]] = [{"key": "PYTHON_VERSION", "kind": "value", "value": PYTHON_VERSION}]
     for var in load_contract():
         if not var.applies_to(env):
@@ -170,7 +171,8 @@ def _required_outputs(stack: StackInput) -> Mapping[str, Any]:
           f"--stack {name}` and commit outputs/{name}.json (or pass --outputs {name}=FILE)"
     if stack.outputs is None:
         raise RenderError(f"stack {name}: ephitup:s3Enabled is true but no outputs were given: {fix}")
-    missing = [key for key in BLUEPRINT_KEYS if not stack.outputs.get(key)]
+    needed = (*BLUEPRINT_KEYS, *(CDN_KEYS if stack.env.cdn else ()))
+    missing = [key for key in needed if not stack.outputs.get(key)]
     if missing:
         raise RenderError(f"stack {name}: the outputs lack {', '.join(missing)}: {fix}")
     if stack.outputs["storage_mode"] != "s3":

@@ -25,11 +25,12 @@ class ContractVar:
     blueprint: str
     s3_only: bool = False
     auth: str | None = None  # only for stacks whose ephitup:awsAuth is this
+    cdn_only: bool = False  # only for stacks with ephitup:cdn on
 
     def applies_to(self, env: Environment) -> bool:
         scaled_only = self.blueprint == "database"
         return ((env.s3_enabled or not self.s3_only) and self.auth in (None, env.aws_auth)
-                and (env.topology == "scaled" or not scaled_only))
+                and (env.topology == "scaled" or not scaled_only) and (env.cdn or not self.cdn_only))
 
 
 def load_contract(path: Path = CONTRACT_FILE) -> tuple[ContractVar, ...]:
@@ -37,9 +38,10 @@ def load_contract(path: Path = CONTRACT_FILE) -> tuple[ContractVar, ...]:
 
 
 def app_env(env: Environment, bucket_name: str | None = None, access_point: str | None = None,
-            role_arn: str | None = None) -> dict[str, str]:
-    """Every ``blueprint: value`` variable for this environment, in contract order."""
-    known = {
+            role_arn: str | None = None, cdn: tuple[str, str] | None = None) -> dict[str, str]:
+    """Every ``blueprint: value`` variable for this environment, in contract order (``cdn``: the distribution's
+    domain and the key id its key group trusts)."""
+    known: dict[str, str | None] = {
         "AWS_ROLE_ARN": role_arn,
         "DATA_FOLDER": env.mount_path if env.topology == "single" else SCALED_SCRATCH,
         "TOPOLOGY": env.topology,
@@ -48,6 +50,8 @@ def app_env(env: Environment, bucket_name: str | None = None, access_point: str 
         "S3_ACCESS_POINT": access_point,
         "S3_REGION": env.region,
     }
+    if env.cdn and cdn:
+        known |= {"AUDIO_DELIVERY": "cdn", "CDN_DOMAIN": cdn[0], "CDN_KEY_ID": cdn[1]}
     values: dict[str, str] = {}
     for var in load_contract():
         if var.blueprint != "value" or not var.applies_to(env):

@@ -116,6 +116,11 @@ class Environment(BaseModel):
                               "stack is destroyed")
     noncurrent_version_days: int = key("noncurrentVersionDays", 30, "days before an overwritten or deleted "
                                        "object version expires", ge=1)
+    cdn: Flag = key("cdn", False, "serve audio through CloudFront (Origin Access Control, signed URLs): the app's "
+                    "AUDIO_DELIVERY becomes cdn (needs s3Enabled)")
+    cdn_price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = key(
+        "cdnPriceClass", "PriceClass_100", "the CloudFront edge locations paid for: PriceClass_100 (North America, "
+        "Europe, Israel: the cheapest), PriceClass_200 or PriceClass_All")
     cors_origins: Origins = key("corsOrigins", (), "browser origins allowed to play presigned audio URLs "
                                 "(empty: no CORS)")
     service_name: Text = key("serviceName", "ephitup", "Render service name; the environment is appended "
@@ -190,6 +195,14 @@ class Environment(BaseModel):
             raise ValueError(f"stack {self.stack}: maxInstances={self.max_instances} is below minInstances="
                              f"{self.min_instances} (fix: pulumi config set ephitup:maxInstances "
                              f"{self.min_instances} {fix}")
+        return self
+
+    @model_validator(mode="after")
+    def _cdn_needs_s3(self) -> Environment:
+        if self.cdn and not self.s3_enabled:
+            raise ValueError(f"stack {self.stack}: ephitup:cdn serves audio from the bucket, but ephitup:s3Enabled is "
+                             f"false (fix: pulumi config set ephitup:s3Enabled true -s {self.stack}, or pulumi config "
+                             f"set ephitup:cdn false -s {self.stack})")
         return self
 
     @model_validator(mode="after")

@@ -20,7 +20,10 @@ from infra.environment import ConfigError, Environment
 OUTPUTS_FOLDER = "outputs"
 BLUEPRINT_KEYS = ("project", "stack", "storage_mode", "region", "bucket_name", "access_point_arn")
 OIDC_KEYS = ("role_arn",)  # what the blueprint also needs from a stack with awsAuth: oidc
-SECRET_KEYS = ("secret_access_key", "access_key_id")
+CDN_KEYS = ("cdn_domain", "cdn_key_id")  # and from a stack with ephitup:cdn on
+SECRET_KEYS = ("secret_access_key", "access_key_id", "cdn_private_key")
+_CDN_DOMAIN = re.compile(r"^d[a-z0-9]+\.cloudfront\.net$")
+_CDN_KEY_ID = re.compile(r"^K[A-Z0-9]+$")
 AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
 AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
 _ACCESS_POINT = re.compile(r"^arn:aws[\w-]*:s3:(?P<region>[\w-]+):\d{12}:accesspoint/(?P<name>[a-z0-9-]+)$")
@@ -41,7 +44,7 @@ def looks_secret(value: Any) -> bool:
 
 def keep_for_blueprint(outputs: Mapping[str, Any], env: Environment) -> dict[str, Any]:
     """The blueprint's share of ``pulumi stack output --json``, checked against ``env``."""
-    kept = {key: outputs[key] for key in (*BLUEPRINT_KEYS, *OIDC_KEYS) if key in outputs}
+    kept = {key: outputs[key] for key in (*BLUEPRINT_KEYS, *OIDC_KEYS, *CDN_KEYS) if key in outputs}
     check_against(env, kept)
     return kept
 
@@ -81,3 +84,16 @@ def check_against(env: Environment, outputs: Mapping[str, Any]) -> None:
     if not access_point or (access_point["name"], access_point["region"]) != (env.access_point_name, env.region):
         raise OutputsError(f"stack {env.stack}: access point {outputs.get('access_point_arn')!r} is not this "
                            f"stack's ({env.access_point_name} in {env.region}) {fix}")
+    _check_cdn(env, outputs, fix)
+
+
+def _check_cdn(env: Environment, outputs: Mapping[str, Any], fix: str) -> None:
+    domain, key_id = str(outputs.get("cdn_domain") or ""), str(outputs.get("cdn_key_id") or "")
+    if not env.cdn:
+        if domain or key_id:
+            raise OutputsError(f"stack {env.stack}: the outputs hold a CDN but ephitup:cdn is off {fix}")
+        return
+    if not _CDN_DOMAIN.match(domain) or not _CDN_KEY_ID.match(key_id):
+        raise OutputsError(f"stack {env.stack}: ephitup:cdn is on but the outputs' cdn_domain {domain!r} and "
+                           f"cdn_key_id {key_id!r} are not a CloudFront domain (d....cloudfront.net) and public key "
+                           f"id (K...) {fix}")

@@ -100,8 +100,22 @@ def render_trust_policy(provider_arn: str, workspace_id: str, subject: str) -> P
     })
 
 
-def bucket_policy(bucket_arn: str, account_id: str) -> Policy:
-    """TLS only; object access delegated to this account's access points (never a public grant)."""
+def cdn_read_statement(bucket_arn: str, distribution_arn: str, prefix: str = "episodes/") -> dict[str, Any]:
+    """CloudFront's Origin Access Control reads the audio prefix, for this one distribution only."""
+    return {
+        "Sid": "AllowThisDistributionToReadAudio",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudfront.amazonaws.com"},
+        "Action": "s3:GetObject",
+        "Resource": f"{bucket_arn}/{prefix}*",
+        "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
+    }
+
+
+def bucket_policy(bucket_arn: str, account_id: str, distribution_arn: str | None = None) -> Policy:
+    """TLS only; object access delegated to this account's access points (never a public grant); with a CDN,
+    its distribution may read the audio."""
+    cdn = [cdn_read_statement(bucket_arn, distribution_arn)] if distribution_arn else []
     return document(
         {
             "Sid": "DenyInsecureTransport",
@@ -119,6 +133,7 @@ def bucket_policy(bucket_arn: str, account_id: str) -> Policy:
             "Resource": [bucket_arn, f"{bucket_arn}/*"],
             "Condition": {"StringEquals": {"s3:DataAccessPointAccount": account_id}},
         },
+        *cdn,
     )
 
 

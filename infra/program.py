@@ -48,8 +48,12 @@ def define(env: Environment) -> dict[str, Any]:
         "access_point_alias": storage.access_point.alias,
     }
     role_arn = storage.role.arn if storage.role is not None else None
-    outputs["app_env"] = pulumi.Output.all(storage.bucket.bucket, storage.access_point.arn, role_arn).apply(
-        lambda args: app_env(env, args[0], args[1], args[2]))
+    cdn: tuple[pulumi.Input[str], pulumi.Input[str]] | tuple[None, None] = (None, None)
+    if storage.cdn is not None:
+        cdn = (storage.cdn.distribution.domain_name, storage.cdn.public_key.id)
+        outputs |= {"cdn_domain": cdn[0], "cdn_key_id": cdn[1], "cdn_private_key": storage.cdn.private_key_pem}
+    outputs["app_env"] = pulumi.Output.all(storage.bucket.bucket, storage.access_point.arn, role_arn, *cdn).apply(
+        lambda args: app_env(env, args[0], args[1], args[2], (args[3], args[4]) if args[3] else None))
     if role_arn is not None:
         return {**outputs, "role_arn": role_arn}
     assert storage.user is not None and storage.access_key is not None

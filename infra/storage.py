@@ -13,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra import names, policies
+from infra.cdn import AudioCdn, AudioCdnArgs
 from infra.environment import Environment
 
 ABORT_MULTIPART_AFTER_DAYS = 7
@@ -24,6 +25,7 @@ class MediaStorage(pulumi.ComponentResource):
     user: aws.iam.User | None = None
     access_key: aws.iam.AccessKey | None = None
     role: aws.iam.Role | None = None
+    cdn: AudioCdn | None = None
     app_policy_document: pulumi.Output[str]
 
     def __init__(self, name: str, env: Environment, account_id: pulumi.Input[str],
@@ -85,10 +87,15 @@ class MediaStorage(pulumi.ComponentResource):
             opts=child,
         )
         self._versions(name, env, bucket_id)
+        distribution_arn: pulumi.Input[str | None] = None
+        if env.cdn:
+            self.cdn = AudioCdn(f"{name}-cdn", AudioCdnArgs(bucket.bucket_regional_domain_name, env.cdn_price_class,
+                                                            env.stack), opts=child)
+            distribution_arn = self.cdn.distribution.arn
         aws.s3.BucketPolicy(
             f"{name}-policy", bucket=bucket_id,
-            policy=pulumi.Output.all(bucket.arn, account_id).apply(
-                lambda args: policies.to_json(policies.bucket_policy(args[0], args[1]))),
+            policy=pulumi.Output.all(bucket.arn, account_id, distribution_arn).apply(
+                lambda args: policies.to_json(policies.bucket_policy(args[0], args[1], args[2]))),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
         )
         if env.cors_origins:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from app.runtime import cdn_signer
 from app.settings import Settings
 from app.storage import StorageError, StorageUnavailableError
 from app.storage.s3_client import caller_identity, translate
@@ -82,6 +83,7 @@ class Canary:
             if self.run("presigned GET", self.presigned):
                 self.run("unsigned GET is refused", self.unsigned_refused)
             self.run("delete canary", self.delete)
+        self.run("CDN: signed GET served, unsigned and expired refused", self.cdn)
         return self.steps
 
     def identity(self) -> str:
@@ -127,6 +129,29 @@ class Canary:
             if error.code not in (401, 403):
                 raise CheckFailed(f"an unsigned GET answered {error.code}, expected 403") from None
             return f"unsigned GET refused with {error.code}"
+
+    def cdn(self) -> str:
+        """Through CloudFront, for a canary under the audio prefix (the only one the distribution may read)."""
+        signer = cdn_signer(self.settings)
+        if signer is None:
+            raise NotAsked("not asked: AUDIO_DELIVERY is not cdn")
+        key = f"episodes/{self.key}"
+        self.storage.save_stream(key, io.BytesIO(self.data), "application/octet-stream")
+        try:
+            url = signer.url(key)
+            with urllib.request.urlopen(url, timeout=self.settings.read_timeout) as response:
+                if response.read() != self.data:
+                    raise CheckFailed("the signed CDN URL returned other bytes")
+            for what, refused in (("unsigned", url.split("?", 1)[0]), ("expired", signer.url(key, expires_in=-60))):
+                try:
+                    with urllib.request.urlopen(refused, timeout=self.settings.read_timeout) as response:
+                        raise CheckFailed(f"an {what} CDN URL was served ({response.status}): the audio is public")
+                except urllib.error.HTTPError as error:
+                    if error.code != 403:
+                        raise CheckFailed(f"an {what} CDN URL answered {error.code}, expected 403") from None
+        finally:
+            self.storage.delete(key)
+        return f"https://{signer.domain}: signed GET returns the canary; unsigned and expired ones refused (403)"
 
     def delete(self) -> str:
         self.storage.delete(self.key)

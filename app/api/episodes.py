@@ -69,7 +69,8 @@ async def delete_episode(rt: RuntimeDep, offload: OffloadDep, episode: EpisodeDe
 
 
 AUDIO_RESPONSES = {**binary_responses("audio/mpeg"),
-                   307: {"description": "redirect delivery: a presigned URL, valid five minutes"}}
+                   307: {"description": "redirect or cdn delivery: a presigned S3 URL or a signed CloudFront URL, "
+                                         "valid five minutes"}}
 
 
 @router.head("/{episode_id}/audio", response_class=Response, responses=AUDIO_RESPONSES,
@@ -96,6 +97,8 @@ async def episode_audio(rt: RuntimeDep, offload: OffloadDep, request: Request, e
 
 def _audio(rt: Runtime, offload: Offload, request: Request, episode: Episode, storage: Storage, key: str) -> Response:
     remote = storage is rt.stores.remote
+    if remote and rt.cdn is not None:
+        return RedirectResponse(rt.cdn.url(key), status_code=307, headers={"Cache-Control": "no-store"})
     if isinstance(storage, Presigner) and rt.settings.audio_delivery == "redirect":
         return RedirectResponse(storage.presign(key, REDIRECT_SECONDS), status_code=307,
                                 headers={"Cache-Control": "no-store"})

@@ -20,6 +20,8 @@ PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 BUCKET_ACL = "aws:s3/bucketAcl:BucketAcl"
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+AUDIO_PATTERN = "episodes/*"
 IAM_POLICIES = ("aws:iam/userPolicy:UserPolicy", "aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy",
                 "aws:iam/groupPolicy:GroupPolicy")
 PUBLIC_ACLS = ("public-read", "public-read-write", "authenticated-read")
@@ -73,6 +75,22 @@ def no_wildcard_iam(args: Any, report_violation: Report) -> None:
             report_violation(f"{args.name}: Resource '*' in {statement.get('Sid', 'a statement')}")
 
 
+def cdn_serves_audio_signed_only(args: Any, report_violation: Report) -> None:
+    """A distribution serves the audio prefix (and everything by default) only to URLs its key group signed,
+    over HTTPS."""
+    if args.resource_type != DISTRIBUTION:
+        return
+    props = args.props
+    behaviours = [("the default behaviour", props.get("defaultCacheBehavior") or {})]
+    behaviours += [(f"the behaviour for {b.get('pathPattern')}", b) for b in props.get("orderedCacheBehaviors") or []
+                   if b.get("pathPattern") in (AUDIO_PATTERN, "episodes/", "/episodes/*", "*")]
+    for where, behaviour in behaviours:
+        if not behaviour.get("trustedKeyGroups") and not behaviour.get("trustedSigners"):
+            report_violation(f"{args.name}: {where} serves unsigned viewers: set trusted_key_groups")
+        if behaviour.get("viewerProtocolPolicy") == "allow-all":
+            report_violation(f"{args.name}: {where} allows plain http: use https-only")
+
+
 def _buckets_missing(companion: str, args: Any) -> list[str]:
     """Buckets that no resource of type ``companion`` depends on."""
     covered = {dep.urn for r in args.resources if r.resource_type == companion for dep in r.dependencies}
@@ -94,6 +112,8 @@ POLICIES = [
                              validate=no_public_bucket, enforcement_level=EnforcementLevel.MANDATORY),
     ResourceValidationPolicy(name="iam-no-wildcards", description=no_wildcard_iam.__doc__ or "",
                              validate=no_wildcard_iam, enforcement_level=EnforcementLevel.MANDATORY),
+    ResourceValidationPolicy(name="cdn-signed-urls-only", description=cdn_serves_audio_signed_only.__doc__ or "",
+                             validate=cdn_serves_audio_signed_only, enforcement_level=EnforcementLevel.MANDATORY),
     StackValidationPolicy(name="s3-encryption-required", description="every bucket has default encryption",
                           validate=buckets_are_encrypted, enforcement_level=EnforcementLevel.MANDATORY),
     StackValidationPolicy(name="s3-block-public-access-required", description="every bucket blocks public access",

@@ -265,8 +265,8 @@ def test_contract_every_variable_the_app_reads_is_rendered_or_sync_false() -> No
     declared = contract_document()["variables"]
     for var in declared:
         name = var["name"]
-        if var["auth"] == "oidc" or var["blueprint"] == "database":  # prod: an access key, one instance (the
-            assert name not in variables  # oidc and scaled blueprints are tested below)
+        if var["auth"] == "oidc" or var["blueprint"] == "database" or var["cdn_only"]:  # prod: an access key, one
+            assert name not in variables  # instance, no CDN (the oidc, scaled and cdn blueprints: their own tests)
         elif name in NOT_RENDERED:
             assert name not in variables and var["blueprint"] in ("absent", "platform")
         elif var["secret"] and name != "APP_TOKEN":

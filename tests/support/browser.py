@@ -54,12 +54,13 @@ def tone_wav(seconds: int = 6, rate: int = 8000) -> bytes:
     return buffer.getvalue()
 
 
-def play_and_seek(chromium: str, url: str, seek: float, workdir: Path) -> str:
+def play_and_seek(chromium: str, url: str, seek: float, workdir: Path, flags: list[str] | None = None) -> str:
     """What the page says after playing ``url`` and seeking: ``ok playing seek at 4.0`` or ``error 4``."""
     page = workdir / "page.html"
     page.write_text(PAGE % {"src": repr(url), "seek": seek})
-    run = subprocess.run([chromium, *FLAGS, f"--user-data-dir={workdir / 'profile'}", "--virtual-time-budget=15000",
-                          "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=90)
+    run = subprocess.run([chromium, *FLAGS, *(flags or []), f"--user-data-dir={workdir / 'profile'}",
+                          "--virtual-time-budget=15000", "--dump-dom", page.as_uri()],
+                         capture_output=True, text=True, timeout=90)
     start = run.stdout.find('<pre id="out">')
     if start < 0:
         return run.stderr[-500:]

@@ -21,6 +21,9 @@ ACCOUNT = "123456789012"
 REGION = "us-east-2"
 FAKE_KEY_ID = "AKIDMOCKEXAMPLE00001"
 FAKE_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # AWS's documentation example
+CDN_KEY_ID, CDN_DISTRIBUTION, CDN_DOMAIN = "K2JCJMDEHXQW5F", "EDFDVBD6EXAMPLE", "d111111abcdef8.cloudfront.net"
+CDN_PRIVATE_PEM = "-----BEGIN PRIVATE KEY-----\nMOCK\n-----END PRIVATE KEY-----\n"  # never parsed by the program
+CDN_PUBLIC_PEM = "-----BEGIN PUBLIC KEY-----\nMOCK\n-----END PUBLIC KEY-----\n"
 
 
 @dataclass
@@ -59,6 +62,12 @@ class Mocks(pulumi.runtime.Mocks):
             state.update(arn=f"arn:aws:iam::{ACCOUNT}:oidc-provider/{args.inputs['url'].removeprefix('https://')}")
         elif args.typ == "aws:iam/accessKey:AccessKey":
             return FAKE_KEY_ID, {**state, "secret": FAKE_SECRET}
+        elif args.typ == "tls:index/privateKey:PrivateKey":
+            state.update(private_key_pem=CDN_PRIVATE_PEM, public_key_pem=CDN_PUBLIC_PEM)
+        elif args.typ == "aws:cloudfront/publicKey:PublicKey":
+            return CDN_KEY_ID, state
+        elif args.typ == "aws:cloudfront/distribution:Distribution":
+            state.update(arn=f"arn:aws:cloudfront::{ACCOUNT}:distribution/{CDN_DISTRIBUTION}", domain_name=CDN_DOMAIN)
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
