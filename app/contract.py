@@ -34,6 +34,10 @@ def contract_document() -> dict[str, Any]:
             "s3_only": variable.s3_only,
             "auth": variable.auth,
             "cdn_only": variable.cdn_only,
+            "stack_key": variable.stack_key,
+            **({"type": variable.kind, "choices": list(variable.choices)} if variable.tunable else {}),
+            **{bound: getattr(variable, bound) for bound in ("ge", "gt", "le")
+               if variable.tunable and getattr(variable, bound) is not None},
         })
     return {"_about": ABOUT, "variables": variables}
 

@@ -73,10 +73,11 @@ class Settings:
         "(operator's shell only)", parse=Secret, blueprint="absent")
     database_statement_seconds: float = env(
         "DATABASE_STATEMENT_SECONDS", 15.0, "PostgreSQL ends a statement running this long; the app stops waiting for "
-        "a server that does not answer 2 s later (a frozen server, a partition)", parse=float, gt=0, le=3600)
+        "a server that does not answer 2 s later (a frozen server, a partition)", tunable=True, parse=float, gt=0,
+        le=3600)
     audio_delivery: AudioDelivery = env("AUDIO_DELIVERY", "proxy", "proxy (app streams, Range passed on), redirect "
                                         "(307 to S3) or cdn (307 to CloudFront)",
-                                        parse=Choice[AudioDelivery](get_args(AudioDelivery)))
+                                        tunable=True, parse=Choice[AudioDelivery](get_args(AudioDelivery)))
     cdn_domain: str | None = env("CDN_DOMAIN", None, "cdn: the CloudFront distribution's domain (d123.cloudfront.net)",
                                  s3_only=True, cdn_only=True, parse=str)
     cdn_key_id: str | None = env("CDN_KEY_ID", None, "cdn: the id of the public key the distribution trusts "
@@ -85,36 +86,36 @@ class Settings:
                                          parse=Secret, blueprint="sync", s3_only=True, cdn_only=True)
     app_token: Secret | None = env("APP_TOKEN", None, "when set, /api/* requires 'Authorization: Bearer <token>'",
                                    parse=Secret, blueprint="generate")
-    max_upload_mb: int = env("MAX_UPLOAD_MB", 200, "largest accepted upload, enforced while streaming", parse=int,
-                             ge=1)
+    max_upload_mb: int = env("MAX_UPLOAD_MB", 200, "largest accepted upload, enforced while streaming", tunable=True,
+                             parse=int, ge=1)
     upload_idle_seconds: float = env("UPLOAD_IDLE_SECONDS", 30.0, "an upload whose body sends nothing for this "
-                                     "long is answered 408 and dropped", parse=float, gt=0)
+                                     "long is answered 408 and dropped", tunable=True, parse=float, gt=0)
     connect_timeout: float = env("S3_CONNECT_TIMEOUT", 3.0, "seconds to wait for a connection to S3", s3_only=True,
-                                 parse=float, ge=0.1)
+                                 tunable=True, parse=float, ge=0.1)
     read_timeout: float = env("S3_READ_TIMEOUT", 10.0, "seconds to wait for S3 to answer", s3_only=True,
-                              parse=float, ge=0.1)
+                              tunable=True, parse=float, ge=0.1)
     max_attempts: int = env("S3_MAX_ATTEMPTS", 3, "attempts per S3 call (standard retry mode); with the timeouts, "
-                            "what one request can wait on a hung S3", s3_only=True, parse=int, ge=1)
+                            "what one request can wait on a hung S3", s3_only=True, tunable=True, parse=int, ge=1)
     max_connections: int = env("S3_MAX_CONNECTIONS", 32, "connections the S3 client keeps open (at least the app's "
                                "16 S3 threads; migrate raises it to its --concurrency)",
-                               s3_only=True, parse=int, ge=1, le=512)
+                               s3_only=True, tunable=True, parse=int, ge=1, le=512)
     stream_readers: int = env("STREAM_READERS", 8, "threads that read audio for listeners, per store (disk, S3), "
                               "shared by every stream; a stream reads its next 64 KiB only once its listener took "
-                              "the last", parse=int, ge=1, le=256)
+                              "the last", tunable=True, parse=int, ge=1, le=256)
     reconcile_interval: float = env("RECONCILE_INTERVAL_SECONDS", 30.0, "how often pending uploads are retried",
-                                    s3_only=True, parse=float, ge=0.05)
+                                    s3_only=True, tunable=True, parse=float, ge=0.05)
     records_backup_minutes: float = env(
         "RECORDS_BACKUP_MINUTES", 60.0, "how often a consistent copy of the SQLite records is kept (in the bucket "
-        "under backups/records/ with S3 on, else beside the database); PostgreSQL keeps its own", parse=float,
-        gt=0)
+        "under backups/records/ with S3 on, else beside the database); PostgreSQL keeps its own", tunable=True,
+        parse=float, gt=0)
     health_check_seconds: float = env("HEALTH_CHECK_SECONDS", 15.0, "how often the background checks behind /health "
-                                      "run (S3 probe, records S3 cannot serve)", parse=float, ge=0.05)
+                                      "run (S3 probe, records S3 cannot serve)", tunable=True, parse=float, ge=0.05)
     pending_alert_minutes: float = env("PENDING_ALERT_MINUTES", 15.0, "a pending upload older than this is a "
-                                       "problem in /health", s3_only=True, parse=float, gt=0)
+                                       "problem in /health", s3_only=True, tunable=True, parse=float, gt=0)
     disk_degraded_percent: float = env("DISK_DEGRADED_PERCENT", 80.0, "the data folder's disk this full (percent) "
-                                       "makes /health degraded", parse=float, gt=0, le=100)
+                                       "makes /health degraded", tunable=True, parse=float, gt=0, le=100)
     disk_error_percent: float = env("DISK_ERROR_PERCENT", 95.0, "the data folder's disk this full (percent) is an "
-                                    "error in /health", parse=float, gt=0, le=100)
+                                    "error in /health", tunable=True, parse=float, gt=0, le=100)
     on_render: bool = env("RENDER", False, "set by Render on its hosts: the data folder must then be the disk",
                           parse=is_true, blueprint="platform")
     storage: StorageDecision = dataclasses.field(init=False, compare=False)  # made from the fields above

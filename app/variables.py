@@ -80,6 +80,22 @@ class Variable:
     s3_only: bool = False
     auth: AwsAuth | None = None
     cdn_only: bool = False  # only for stacks with ephitup:cdn on
+    tunable: bool = False  # an operator sets it per environment: a stack key of its own (ephitup:maxUploadMb)
+
+    @property
+    def stack_key(self) -> str | None:
+        """``MAX_UPLOAD_MB`` -> ``maxUploadMb``: the stack key that sets a tunable variable."""
+        if not self.tunable:
+            return None
+        first, *rest = self.name.lower().split("_")
+        return first + "".join(word.capitalize() for word in rest)
+
+    @property
+    def kind(self) -> str:
+        """The value's type for other readers of the contract: int, float, choice, secret or string."""
+        if self.choices:
+            return "choice"
+        return {int: "int", float: "float", Secret: "secret"}.get(self.parse, "string")  # type: ignore[call-overload]
 
     @property
     def secret(self) -> bool:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from infra.environment import Environment
+if TYPE_CHECKING:  # environment.py reads the contract's tunable variables: no import at run time
+    from infra.environment import Environment
 
 CONTRACT_FILE = Path(__file__).resolve().parent.parent / "app" / "env_contract.json"
 SCALED_SCRATCH = "./data"  # scaled: no disk; the data folder only holds a request's spool, then nothing
@@ -26,6 +28,12 @@ class ContractVar:
     s3_only: bool = False
     auth: str | None = None  # only for stacks whose ephitup:awsAuth is this
     cdn_only: bool = False  # only for stacks with ephitup:cdn on
+    stack_key: str | None = None  # tunable per environment: ephitup:<stack_key> (infra/app_settings.py)
+    type: str = "string"  # for tunable variables: int, float, choice or string; with their choices and bounds
+    choices: tuple[str, ...] = ()
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
 
     def applies_to(self, env: Environment) -> bool:
         scaled_only = self.blueprint == "database"
@@ -34,7 +42,8 @@ class ContractVar:
 
 
 def load_contract(path: Path = CONTRACT_FILE) -> tuple[ContractVar, ...]:
-    return tuple(ContractVar(**var) for var in json.loads(path.read_text())["variables"])
+    return tuple(ContractVar(**{**var, "choices": tuple(var.get("choices", ()))})
+                 for var in json.loads(path.read_text())["variables"])
 
 
 def app_env(env: Environment, bucket_name: str | None = None, access_point: str | None = None,
@@ -56,7 +65,9 @@ def app_env(env: Environment, bucket_name: str | None = None, access_point: str 
     for var in load_contract():
         if var.blueprint != "value" or not var.applies_to(env):
             continue
-        value = known.get(var.name, var.default)
+        value = known.get(var.name)
+        if value is None:
+            value = env.app_settings.get(var.name, var.default)
         if value is not None:
             values[var.name] = str(value)
     return values

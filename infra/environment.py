@@ -28,6 +28,7 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 
+from infra.app_settings import as_text, settings_model
 from infra.errors import ConfigError
 from infra.names import PROJECT, default_access_point
 
@@ -171,6 +172,7 @@ class Environment(BaseModel):
                              "deploys it (needs RENDER_API_KEY); false: set the pair by hand")
     render_service_id: Annotated[Text, _matching(r"(srv-[a-z0-9]+)?", "a Render service id such as srv-abc123")] = key(
         "renderServiceId", "", "the Render service's id (srv-...) keys are delivered to; empty: found by its name")
+    app_settings: dict[str, str] = Field(default_factory=dict)  # {MAX_UPLOAD_MB: "500"}: the tunables a stack sets
 
     @model_validator(mode="before")
     @classmethod
@@ -203,6 +205,11 @@ class Environment(BaseModel):
             raise ValueError(f"stack {self.stack}: ephitup:cdn serves audio from the bucket, but ephitup:s3Enabled is "
                              f"false (fix: pulumi config set ephitup:s3Enabled true -s {self.stack}, or pulumi config "
                              f"set ephitup:cdn false -s {self.stack})")
+        delivery = self.app_settings.get("AUDIO_DELIVERY")
+        if delivery and (delivery == "cdn") != self.cdn:
+            raise ValueError(f"stack {self.stack}: ephitup:audioDelivery={delivery} but ephitup:cdn is "
+                             f"{str(self.cdn).lower()}: the CDN is turned on and off with ephitup:cdn alone (fix: "
+                             f"pulumi config rm ephitup:audioDelivery -s {self.stack})")
         return self
 
     @model_validator(mode="after")
@@ -229,8 +236,13 @@ class Environment(BaseModel):
         unknown = sorted(set(ours) - set(stack_keys()))
         if unknown:
             raise ConfigError(f"stack {stack}: unknown key {unknown[0]} (known: {', '.join(sorted(stack_keys()))})")
+        given = {k: v for k, v in ours.items() if v is not None and v != ""}
+        tunable = settings_model().model_fields
         try:
-            return cls(stack=stack, **{k: v for k, v in ours.items() if v is not None and v != ""})
+            app = settings_model().model_validate({k: v for k, v in given.items() if k in _aliases(tunable)})
+            app_settings = {name: as_text(getattr(app, name)) for name in app.model_fields_set}
+            return cls(stack=stack, app_settings=app_settings,
+                       **{k: v for k, v in given.items() if k not in _aliases(tunable)})
         except ValidationError as error:
             raise ConfigError(_explain(stack, error)) from None
 
@@ -246,8 +258,14 @@ class Environment(BaseModel):
 
 
 def stack_keys() -> dict[str, FieldInfo]:
-    """Every stack key the program reads, by its full name, with its field (default, meaning, type)."""
-    return {info.alias: info for info in Environment.model_fields.values() if info.alias}
+    """Every stack key the program reads, by its full name, with its field (default, meaning, type): the
+    environment's own, then the app settings it tunes."""
+    return {info.alias: info for fields in (Environment.model_fields, settings_model().model_fields)
+            for info in fields.values() if info.alias}
+
+
+def _aliases(fields: dict[str, FieldInfo]) -> set[str]:
+    return {info.alias for info in fields.values() if info.alias}
 
 
 def _explain(stack: str, error: ValidationError) -> str:
@@ -263,7 +281,13 @@ def _explain(stack: str, error: ValidationError) -> str:
     elif problem["type"] == "literal_error":
         expected = f"one of {context.get('expected', '')}".replace("'", "")
     elif problem["type"] == "greater_than_equal":
-        expected = f"a whole number of at least {context['ge']}"
+        expected = f"a number of at least {context['ge']}"
+    elif problem["type"] == "greater_than":
+        expected = f"a number greater than {context['gt']}"
+    elif problem["type"] == "less_than_equal":
+        expected = f"a number of at most {context['le']}"
+    elif problem["type"].startswith("float_"):
+        expected = "a number"
     elif problem["type"].startswith("int_"):
         expected = "a whole number"
     elif problem["type"].startswith("bool"):

@@ -23,7 +23,7 @@ HEADER = ("# Generated from infra/environment.py by `ephitup contract`: edit the
 # Secret stack keys are read with get_secret in the program only: the typed model holds no secrets.
 SECRET_KEYS = {names.RENDER_API_KEY_CONFIG: "accessKey delivery: the Render API key, if kept with the stack (pulumi "
                                             "config set --secret); else RENDER_API_KEY in the shell running pulumi"}
-_TYPES = {bool: "boolean", int: "integer", str: "string", tuple: "array"}
+_TYPES = {bool: "boolean", int: "integer", str: "string", tuple: "array", float: "string"}  # Pulumi has no float
 
 
 def pulumi_type(annotation: Any) -> str:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from infra.blueprint import RenderError, render, schema_errors
+from app.settings import Settings, SettingsError, contract
+from infra.blueprint import RenderError, render, schema_errors, services_of
 from scripts.arguments import add_stack_options, bind, describe
 from scripts.exit_codes import Exit
 from scripts.stack_io import load_stacks
@@ -43,6 +44,7 @@ def render_blueprint(options: RenderOptions) -> int:
     if options.check and output == "-":
         raise RenderError("--check compares a file: render every stack (no --stack), or name the file with -o")
     text = render(load_stacks(options.stacks, options.outputs))
+    _refuse_what_the_app_would(text)
     if options.schema:
         errors = schema_errors(yaml.safe_load(text), json.loads(Path(options.schema).read_text()))
         for error in errors:
@@ -57,6 +59,30 @@ def render_blueprint(options: RenderOptions) -> int:
         Path(output).write_text(text)
         print(f"wrote {output}")
     return Exit.OK
+
+
+def _refuse_what_the_app_would(text: str) -> None:
+    """Each service's rendered environment read by the app's own settings model, as it would at start: a rule
+    across settings (DISK_DEGRADED_PERCENT below DISK_ERROR_PERCENT) is refused here, naming the stack keys.
+    Values Render supplies (sync, generated, a database) stand in as placeholders."""
+    tunable = {name: f"ephitup:{variable.stack_key}" for name, variable in contract().items() if variable.stack_key}
+    for service in services_of(yaml.safe_load(text)):
+        environ = {var["key"]: str(var.get("value", PLACEHOLDERS.get(var["key"], PLACEHOLDER)))
+                   for var in service["envVars"]}
+        environ["RENDER"] = "true"  # what Render sets on its hosts, and its OIDC token where a role is used
+        if "AWS_ROLE_ARN" in environ:
+            environ["AWS_WEB_IDENTITY_TOKEN_FILE"] = "/var/run/render/oidc-token"
+        try:
+            Settings.from_env(environ)
+        except SettingsError as error:
+            message = str(error)
+            for name, key in tunable.items():
+                message = message.replace(f"{name}=", f"{key} ({name})=")
+            raise RenderError(f"service {service['name']}: the app would refuse its environment: {message}") from None
+
+
+PLACEHOLDER = "a-value-render-supplies-000000000000000000"  # sync: false, generateValue: long enough for APP_TOKEN
+PLACEHOLDERS = {"DATABASE_URL": "postgresql://render/records"}
 
 
 def _compare(target: Path, text: str) -> int:

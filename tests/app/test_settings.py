@@ -123,7 +123,8 @@ def test_the_generated_contract_marks_credentials_secret_and_says_how_render_get
     variables = {v["name"]: v for v in contract_module.contract_document()["variables"]}
     assert variables["AWS_SECRET_ACCESS_KEY"] == {
         "name": "AWS_SECRET_ACCESS_KEY", "default": None, "meaning": "secret access key of the app's IAM user",
-        "secret": True, "blueprint": "sync", "s3_only": True, "auth": "accessKey", "cdn_only": False}
+        "secret": True, "blueprint": "sync", "s3_only": True, "auth": "accessKey", "cdn_only": False,
+        "stack_key": None}  # a credential is never a stack key
     assert (variables["CDN_PRIVATE_KEY"]["secret"], variables["CDN_PRIVATE_KEY"]["cdn_only"]) == (True, True)
     assert (variables["AWS_ROLE_ARN"]["blueprint"], variables["AWS_ROLE_ARN"]["auth"]) == ("value", "oidc")
     assert variables["AWS_WEB_IDENTITY_TOKEN_FILE"]["blueprint"] == "platform"  # Render provides the token
