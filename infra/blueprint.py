@@ -76,7 +76,7 @@ def render(stacks: Iterable[StackInput], root: Path = ROOT) -> str:
     """The blueprint for one stack (top-level services) or several (projects/environments).
 
     ``root`` holds render.yaml.j2 and templates/ (the package's own by default)."""
-    stacks = list(stacks)
+    stacks = [stack for stack in stacks if not stack.env.ci_roles]  # CI's identity: a stack with no service
     if not stacks:
         raise RenderError("no stack to render: pass --stack NAME")
     environments = [{"name": s.env.stack, "service": _service(s), "databases": _databases(s)} for s in stacks]

@@ -52,8 +52,30 @@ OIDC_PROVIDER_ACTIONS = (
 )
 
 
-def deployer_policy(account_id: str, bucket_patterns: tuple[str, ...] = ("ephitup-*",)) -> Policy:
-    return document(
+READ_ONLY_PREFIXES = ("Get", "List", "Describe")
+
+
+def read_only(policy: Policy) -> Policy:
+    """The same statements with only the actions that read (``Get*``, ``List*``, ``Describe*``): enough for
+    ``pulumi preview --refresh``, for CI's previewer."""
+    statements = []
+    for statement in policy["Statement"]:
+        actions = [a for a in statement["Action"] if a.split(":", 1)[1].startswith(READ_ONLY_PREFIXES)]
+        if actions:
+            statements.append({**statement, "Action": actions})
+    return document(*statements)
+
+
+STATE_ACTIONS = ("s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject", "s3:DeleteObject")
+
+
+def deployer_policy(account_id: str, bucket_patterns: tuple[str, ...] = ("ephitup-*",),
+                    state_bucket: str | None = None) -> Policy:
+    """``state_bucket``: the bucket of Pulumi's self-managed backend (``pulumi login s3://...``), whose objects
+    the deployer reads and writes."""
+    state = [{"Sid": "PulumiState", "Effect": "Allow", "Action": list(STATE_ACTIONS),
+              "Resource": [f"arn:aws:s3:::{state_bucket}", f"arn:aws:s3:::{state_bucket}/*"]}] if state_bucket else []
+    return document(*state,
         {"Sid": "Buckets", "Effect": "Allow", "Action": list(BUCKET_ACTIONS),
          "Resource": [f"arn:aws:s3:::{pattern}" for pattern in bucket_patterns]},
         {"Sid": "AccessPoints", "Effect": "Allow", "Action": list(ACCESS_POINT_ACTIONS),

@@ -31,6 +31,7 @@ from pydantic.fields import FieldInfo
 from infra.app_settings import as_text, settings_model
 from infra.errors import ConfigError
 from infra.names import PROJECT, default_access_point
+from infra.stack_errors import explain
 
 RenderRegion = Literal["oregon", "ohio", "virginia", "frankfurt", "singapore"]
 # Render's serverPlan enum (blueprint schema, October 2026) without "free": the free plan has no disk.
@@ -63,7 +64,7 @@ def _matching(pattern: str, expected: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-def _bucket_name(value: str | None) -> str | None:
+def check_bucket_name(value: str | None) -> str | None:
     if value and (not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", value) or ".." in value
                   or re.fullmatch(r"[\d.]+", value) or value.startswith(("xn--", "sthree-"))
                   or value.endswith(("-s3alias", "--ol-s3"))):
@@ -108,7 +109,7 @@ class Environment(BaseModel):
     region: Annotated[Text, _matching(r"[a-z]{2}(-[a-z]+)+-\d", "an AWS region such as us-east-2")] = key(
         "aws:region", "us-east-2", "AWS region of the bucket (us-east-2 sits next to Render's ohio)")
     bucket_name: Annotated[str | None, BeforeValidator(lambda v: str(v).strip() or None),
-                           AfterValidator(_bucket_name)] = key(
+                           AfterValidator(check_bucket_name)] = key(
         "bucketName", "", "exact bucket name; empty: a unique name from the prefix ephitup-<stack>-")
     access_point_name: Annotated[Text, _matching(r"[a-z0-9][a-z0-9-]{1,48}[a-z0-9]",
                                                  "3-50 lowercase letters, digits or '-'")] = key(
@@ -172,6 +173,21 @@ class Environment(BaseModel):
                              "deploys it (needs RENDER_API_KEY); false: set the pair by hand")
     render_service_id: Annotated[Text, _matching(r"(srv-[a-z0-9]+)?", "a Render service id such as srv-abc123")] = key(
         "renderServiceId", "", "the Render service's id (srv-...) keys are delivered to; empty: found by its name")
+    ci_roles: Flag = key("ciRoles", False, "declare CI's identity here (once per account): GitHub's OIDC provider, a "
+                         "previewer role for pull requests and the default branch, a deployer role for the GitHub "
+                         "environments named after ciDeployStacks")
+    github_repository: Annotated[Text, _matching(r"([A-Za-z0-9-]+/[A-Za-z0-9._-]+)?", "owner/repository")] = key(
+        "githubRepository", "", "ciRoles: the repository (owner/name) whose workflows may assume CI's roles")
+    github_ids: Annotated[Text, _matching(r"(\d+/\d+)?", "OWNER_ID/REPOSITORY_ID, two numbers")] = key(
+        "githubIds", "", "ciRoles: the owner's and the repository's ids, for GitHub's id-form subjects (repositories "
+        "created from 15 July 2026, or opted in); empty: names only")
+    github_default_branch: Text = key("githubDefaultBranch", "main", "ciRoles: the branch whose runs may preview "
+                                      "(drift checks); deploys go through GitHub environments")
+    ci_deploy_stacks: Annotated[tuple[str, ...], BeforeValidator(_strings)] = key(
+        "ciDeployStacks", ("dev", "prod"), "ciRoles: the stacks CI's deployer may deploy, each only in the GitHub "
+        "environment of its name")
+    github_oidc_provider_arn: Text = key("githubOidcProviderArn", "", "ciRoles: the account's existing identity "
+                                         "provider for token.actions.githubusercontent.com; empty: created here")
     app_settings: dict[str, str] = Field(default_factory=dict)  # {MAX_UPLOAD_MB: "500"}: the tunables a stack sets
 
     @model_validator(mode="before")
@@ -213,6 +229,16 @@ class Environment(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _ci_needs_its_repository(self) -> Environment:
+        if self.ci_roles and not self.github_repository:
+            raise ValueError(f"stack {self.stack}: ephitup:ciRoles needs ephitup:githubRepository (fix: pulumi config "
+                             f"set ephitup:githubRepository <owner/repository> -s {self.stack})")
+        if self.ci_roles and self.s3_enabled:
+            raise ValueError(f"stack {self.stack}: ephitup:ciRoles belongs in a stack of its own (no S3, no service: "
+                             f"CI never deploys it, so it cannot widen its own rights) (fix: pulumi stack init ci)")
+        return self
+
+    @model_validator(mode="after")
     def _oidc_needs_its_workspace_and_subject(self) -> Environment:
         if self.aws_auth == "oidc" and self.s3_enabled:
             for name, value in (("renderWorkspaceId", self.render_workspace_id),
@@ -244,7 +270,7 @@ class Environment(BaseModel):
             return cls(stack=stack, app_settings=app_settings,
                        **{k: v for k, v in given.items() if k not in _aliases(tunable)})
         except ValidationError as error:
-            raise ConfigError(_explain(stack, error)) from None
+            raise ConfigError(explain(stack, error, stack_keys())) from None
 
     @classmethod
     def from_stack_file(cls, path: Path) -> Environment:
@@ -266,33 +292,3 @@ def stack_keys() -> dict[str, FieldInfo]:
 
 def _aliases(fields: dict[str, FieldInfo]) -> set[str]:
     return {info.alias for info in fields.values() if info.alias}
-
-
-def _explain(stack: str, error: ValidationError) -> str:
-    problem = error.errors()[0]
-    if not problem["loc"]:  # a check across keys words its own message
-        return str(problem["msg"]).removeprefix("Value error, ")
-    name = str(problem["loc"][0])
-    context = problem.get("ctx") or {}
-    extra = stack_keys()[name].json_schema_extra if name in stack_keys() else None
-    hint = extra.get("expected") if isinstance(extra, dict) else None
-    if hint:
-        expected = str(hint)
-    elif problem["type"] == "literal_error":
-        expected = f"one of {context.get('expected', '')}".replace("'", "")
-    elif problem["type"] == "greater_than_equal":
-        expected = f"a number of at least {context['ge']}"
-    elif problem["type"] == "greater_than":
-        expected = f"a number greater than {context['gt']}"
-    elif problem["type"] == "less_than_equal":
-        expected = f"a number of at most {context['le']}"
-    elif problem["type"].startswith("float_"):
-        expected = "a number"
-    elif problem["type"].startswith("int_"):
-        expected = "a whole number"
-    elif problem["type"].startswith("bool"):
-        expected = "true or false"
-    else:
-        expected = str(context.get("error", problem["msg"])).removeprefix("Value error, ")
-    return (f"stack {stack}: {name}={problem.get('input')!r} is invalid: expected {expected} "
-            f"(fix: pulumi config set {name} <value> -s {stack})")

@@ -11,6 +11,7 @@ PROJECT = "ephitup"
 STORAGE_COMPONENT_TYPE = f"{PROJECT}:storage:MediaStorage"
 STORAGE_COMPONENT = "media"  # the component's name; its children are named after it
 CDN_COMPONENT_TYPE = f"{PROJECT}:cdn:AudioCdn"  # a child of the storage component, named media-cdn
+CI_COMPONENT_TYPE = f"{PROJECT}:ci:CiAccess"  # CI's roles, in the stack with ephitup:ciRoles
 ACCESS_KEY = "app-key"  # the app user's access key, a child of the component
 IAM_PATH = "/ephitup/"
 # A secret stack key read with get_secret: the typed model holds no secrets.

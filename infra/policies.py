@@ -112,6 +112,31 @@ def cdn_read_statement(bucket_arn: str, distribution_arn: str, prefix: str = "ep
     }
 
 
+GITHUB_ISSUER = "token.actions.githubusercontent.com"
+
+
+def github_subjects(repository: str, ids: str, context: str) -> list[str]:
+    """GitHub's ``sub`` for one context (``pull_request``, ``ref:refs/heads/main``, ``environment:prod``) of this
+    repository: by names, and with ``ids`` (``OWNER_ID/REPOSITORY_ID``) also in the id form repositories created
+    from 15 July 2026 carry (``repo:octo-org@123456/octo-repo@789012:...``), which a policy on names refuses."""
+    subjects = [f"repo:{repository}:{context}"]
+    if ids:
+        (owner, name), (owner_id, repository_id) = repository.split("/"), ids.split("/")
+        subjects.append(f"repo:{owner}@{owner_id}/{name}@{repository_id}:{context}")
+    return subjects
+
+
+def github_trust_policy(provider_arn: str, subjects: list[str]) -> Policy:
+    """Who may assume a CI role: GitHub's OIDC tokens for STS, with exactly one of these subjects (no wildcard)."""
+    return document({
+        "Sid": "GitHubActionsOidc",
+        "Effect": "Allow",
+        "Principal": {"Federated": provider_arn},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {f"{GITHUB_ISSUER}:aud": OIDC_AUDIENCE, f"{GITHUB_ISSUER}:sub": subjects}},
+    })
+
+
 def bucket_policy(bucket_arn: str, account_id: str, distribution_arn: str | None = None) -> Policy:
     """TLS only; object access delegated to this account's access points (never a public grant); with a CDN,
     its distribution may read the audio."""

@@ -13,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra import names
+from infra.ci import CiAccess
 from infra.contract import app_env
 from infra.environment import Environment, stack_keys
 from infra.key_delivery import RenderKeyDelivery
@@ -32,13 +33,16 @@ def read_environment() -> Environment:
 
 def define(env: Environment) -> dict[str, Any]:
     """Declare the environment's resources and return its stack outputs."""
-    made_by = {"project": pulumi.get_project(), "stack": pulumi.get_stack()}  # outputs are checked against these
+    common: dict[str, Any] = {"project": pulumi.get_project(), "stack": pulumi.get_stack()}  # checked against
+    if env.ci_roles:
+        ci = CiAccess("ci", env, aws.get_caller_identity_output().account_id)
+        common |= {"ci_previewer_role_arn": ci.previewer.arn, "ci_deployer_role_arn": ci.deployer.arn}
     if not env.s3_enabled:
-        return {**made_by, "storage_mode": "local", "region": env.region, "app_env": app_env(env)}
+        return {**common, "storage_mode": "local", "region": env.region, "app_env": app_env(env)}
     account_id = aws.get_caller_identity_output().account_id
     storage = MediaStorage(names.STORAGE_COMPONENT, env, account_id)
     outputs: dict[str, Any] = {
-        **made_by,
+        **common,
         "storage_mode": "s3",
         "aws_auth": env.aws_auth,
         "bucket_name": storage.bucket.bucket,

@@ -55,6 +55,15 @@ def account(text: str) -> str:
     return text
 
 
+def bucket(text: str) -> str:
+    from infra.environment import check_bucket_name
+
+    try:
+        return check_bucket_name(text) or ""
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a bucket name: {error}") from None
+
+
 def port(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port: a whole number from 1 to 65535")

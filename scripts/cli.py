@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "serve": "Run the bundled app with uvicorn from the current environment.",
     "contract": "Generate app/env_contract.json and Pulumi.yaml from the settings and stack models.",
     "render": "Render every environment into render.yaml, from the stack files and their committed outputs.",
+    "stacks": "List the environments this repository holds, in the order CI deploys them (--json: a matrix).",
     "outputs": "Keep the blueprint's share of a stack's outputs in outputs/<stack>.json (to commit).",
     "schema": "Apply the records' schema steps (SQLite in DATA_FOLDER, or DATABASE_URL's PostgreSQL).",
     "deployer-policy": "Print the least-privilege IAM policy for whoever runs `pulumi up` on this program.",

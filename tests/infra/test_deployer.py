@@ -116,3 +116,20 @@ def test_the_cli_prints_the_policy_for_an_account(capsys: pytest.CaptureFixture[
     with pytest.raises(SystemExit):
         main(["deployer-policy", "--account", "12"])
     assert "'12' is not an AWS account id" in capsys.readouterr().err
+
+
+def test_the_state_bucket_the_read_only_variant_and_a_bad_bucket_name(capsys: pytest.CaptureFixture[str]) -> None:
+    from infra.deployer import read_only
+    from scripts.cli import main
+
+    assert main(["deployer-policy", "--account", ACCOUNT, "--state-bucket", "acme-pulumi-state"]) == 0
+    state = json.loads(capsys.readouterr().out)["Statement"][0]
+    assert state["Sid"] == "PulumiState" and state["Resource"] == [
+        "arn:aws:s3:::acme-pulumi-state", "arn:aws:s3:::acme-pulumi-state/*"]
+    assert "s3:PutObject" in state["Action"]
+    assert main(["deployer-policy", "--account", ACCOUNT, "--read-only"]) == 0
+    assert json.loads(capsys.readouterr().out) == read_only(deployer_policy(ACCOUNT))
+    with pytest.raises(SystemExit) as refused:
+        main(["deployer-policy", "--account", ACCOUNT, "--bucket", "Bad_Bucket!"])
+    assert refused.value.code == 2
+    assert "'Bad_Bucket!' is not a bucket name: 3-63 lowercase letters" in capsys.readouterr().err

@@ -95,7 +95,7 @@ def test_the_role_trusts_one_render_service_through_the_workspace_issuer() -> No
                                                        "oidc.render.com/tea-abc123:sub": "evm-prod123:srv-app456"}}
 
 
-def lint_trust(document: dict) -> list:  # type: ignore[type-arg]
+def lint_trust(document: dict, provider: str = PROVIDER, issuer: str = r"oidc\.render\.com/tea-[a-z0-9]+") -> list:  # type: ignore[type-arg]
     """parliament (1.6.x) reads every document as an identity policy: a trust policy (which has no
     Resource) is only MALFORMED to it, so it is linted with ``"Resource": "*"`` added, and the findings
     that addition and its limits cause are dropped: RESOURCE_STAR (the added Resource), and for this
@@ -103,9 +103,9 @@ def lint_trust(document: dict) -> list:  # type: ignore[type-arg]
     UNKNOWN_CONDITION_FOR_ACTION on the issuer's own ``:aud``/``:sub`` keys. Anything else fails."""
     linted = {**document, "Statement": [{**s, "Resource": "*"} for s in document["Statement"]]}
     findings = analyze_policy_string(json.dumps(linted), ignore_private_auditors=True).findings
-    issuer_keys = re.compile(r"Unknown condition oidc\.render\.com/tea-[a-z0-9]+:(aud|sub) for action ")
+    issuer_keys = re.compile(rf"Unknown condition {issuer}:(aud|sub) for action ")
     return [f for f in findings if f.issue != "RESOURCE_STAR"
-            and not (f.issue == "UNKNOWN_FEDERATION_SOURCE" and f.detail == PROVIDER)
+            and not (f.issue == "UNKNOWN_FEDERATION_SOURCE" and f.detail == provider)
             and not (f.issue == "UNKNOWN_CONDITION_FOR_ACTION" and issuer_keys.match(str(f.detail)))]
 
 
