@@ -104,7 +104,7 @@ CONNECTION_BOUNDS = {"connect_timeout": 2, "keepalives": 1, "keepalives_idle": 5
                      "keepalives_count": 2, "tcp_user_timeout": 10_000}
 STATEMENT_SECONDS = 15.0
 CLIENT_MARGIN = 2.0  # seconds past the statement timeout before the client gives up on the server
-WAIT_FOR_CONNECTION = 1.0  # seconds a request waits for a pooled connection before its 503
+WAIT_FOR_CONNECTION = 0.9  # seconds a request waits for a pooled connection before its 503 (target: 1 s)
 RECONNECT_FOR = 3.0  # the pool's own retries give up after this; the next request starts a new attempt at once
 FAIL_FAST_SECONDS = 1.0  # after the server did not answer, requests fail at once unless the pool has a connection
 

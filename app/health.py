@@ -112,6 +112,7 @@ class Watch:
         self.s3: list[Problem] = []
         self.stranded: list[Problem] = []
         self.missing: dict[str, None] = {}  # what plays found gone from its store (deleted behind the app's back)
+        self.more: list[Callable[[], list[Problem]]] = []  # what other parts report (the start-up clean-up)
 
     def note_missing(self, what: str) -> None:
         """A play found a record's file gone: an error until the process restarts (``ephitup orphans`` lists them
@@ -184,7 +185,7 @@ class Watch:
                                           f"(deleted outside the app?), the last: {last}. `ephitup orphans` lists "
                                           "every record whose data is gone."))
         count, oldest, last_error = self.records.pending_summary()
-        found += [*self.s3, *self.stranded]
+        found += [*self.s3, *self.stranded, *(problem for report in self.more for problem in report())]
         if oldest is not None and self.clock() - oldest > self.limits.pending_alert_seconds:
             minutes = (self.clock() - oldest) / 60
             found.append(Problem("warning", f"{count} episode(s) wait to reach S3, the oldest for {minutes:.0f} min "

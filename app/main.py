@@ -18,6 +18,7 @@ from app.api.limits import UploadLimit
 from app.api.measure import Measured
 from app.api.models import errors
 from app.api.offload import Offload
+from app.cleanup import CrashCleanup
 from app.databases import DatabaseUnavailableError
 from app.episodes import EpisodeDeletedError
 from app.health import disk_error
@@ -97,8 +98,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         configure_logging()
         runtime = start(settings or Settings.from_env())
         app.state.runtime, app.state.offload = runtime, Offload(runtime.settings.stream_readers)
+        cleanup = CrashCleanup(runtime.episodes, runtime.gate)
+        runtime.watch.more.append(cleanup.problems)
         background = [asyncio.create_task(loop) for loop in (
-            runtime.reconciler.forever(), runtime.watch.forever(), runtime.backups.forever())]
+            runtime.reconciler.forever(), runtime.watch.forever(), runtime.backups.forever(),
+            asyncio.to_thread(cleanup.run))]
         try:
             yield
         finally:

@@ -22,16 +22,12 @@ def start(settings: Settings) -> Runtime:
     if read_disk(settings.data_folder).read_only or not LocalStorage(settings.data_folder).writable():
         raise SettingsError(f"DATA_FOLDER={settings.data_folder} is read-only: the app cannot keep records or "
                             "audio there. Mount the disk writable (or point DATA_FOLDER at it) and start again.")
-    for key in LocalStorage(settings.data_folder).remove_partials():  # never referenced by a record
-        log.info("removed an interrupted write: %s", key)
     runtime = Runtime.open(settings)
     runtime.watch.startup += startup_problems(settings)
     try:
         runtime.backups.find_last()
     except StorageError as error:  # S3 away at start: the first backup pass says how old the last one is
         log.warning("could not list the records' backups: %s", error)
-    for key in runtime.episodes.remove_unrecorded_audio():
-        log.info("removed audio a crash left before its record was written: %s", key)
     for problem in runtime.watch.startup:
         log.warning("%s: %s", problem.severity, problem.message)
     log.info("storage mode: %s (data folder %s)", settings.storage.mode, settings.data_folder)

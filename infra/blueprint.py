@@ -28,6 +28,9 @@ PYTHON_VERSION = "3.11.11"
 BUILD_COMMAND = "pip install --upgrade pip && pip install ."
 START_COMMAND = "uvicorn app.main:app --host 0.0.0.0 --port $PORT"
 SCHEMA_COMMAND = "ephitup schema"  # the records' schema steps, before a deploy takes traffic
+# A pull request's preview runs on a disk of its own with S3 off: no AWS credential reaches it (sync: false
+# values are never asked for a preview), and the app serves the audio.
+PREVIEW_VALUES = {"STORAGE_MODE": "local", "AUDIO_DELIVERY": "proxy"}
 
 
 class RenderError(ConfigError):
@@ -81,12 +84,22 @@ def render(stacks: Iterable[StackInput], root: Path = ROOT) -> str:
         raise RenderError("no stack to render: pass --stack NAME")
     environments = [{"name": s.env.stack, "service": _service(s), "databases": _databases(s)} for s in stacks]
     text = templates(root).get_template("render.yaml.j2").render(
-        grouped=len(stacks) > 1, project=PROJECT, environments=environments,
+        grouped=len(stacks) > 1, project=PROJECT, environments=environments, previews=_previews(stacks),
         sources=[stack_file(s.env.stack).name for s in stacks],
     )
     check_blueprint(yaml.safe_load(text), stacks)
     _refuse_secrets(text, stacks)
     return text
+
+
+def _previews(stacks: list[StackInput]) -> dict[str, Any] | None:
+    """The Blueprint's preview environments: on when a stack turns them on (each service says its own
+    generation), kept the fewest days any of them asks for."""
+    on = [s.env for s in stacks if s.env.render_previews != "off"]
+    if not on:
+        return None
+    generation = "automatic" if any(env.render_previews == "automatic" for env in on) else "manual"
+    return {"generation": generation, "expire_after_days": min(env.render_preview_expire_days for env in on)}
 
 
 def templates(root: Path = ROOT) -> jinja2.Environment:
@@ -123,6 +136,8 @@ def _service(stack: StackInput) -> dict[str, Any]:
         "scaling": None,
         "pre_deploy_command": None,
         "env_vars": _env_vars(stack),
+        "previews": None if env.render_previews == "off" else {"generation": env.render_previews,
+                                                              "plan": env.render_preview_plan},
     }
     if env.topology == "scaled":  # no disk: several instances, the schema applied before each deploy
         service.update(disk=None, pre_deploy_command=SCHEMA_COMMAND, num_instances=env.min_instances)
@@ -157,7 +172,9 @@ def _env_vars(stack: StackInput) -> list[dict[str, Any]]:
         if not var.applies_to(env):
             continue
         if var.blueprint == "value":
-            rendered.append({"key": var.name, "kind": "value", "value": values[var.name]})
+            preview = PREVIEW_VALUES.get(var.name) if env.render_previews != "off" else None
+            rendered.append({"key": var.name, "kind": "value", "value": values[var.name],
+                             "preview_value": preview if preview != values[var.name] else None})
         elif var.blueprint in ("sync", "generate"):
             rendered.append({"key": var.name, "kind": var.blueprint})
         elif var.blueprint == "database":

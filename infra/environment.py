@@ -9,7 +9,6 @@ the bad value and the ``pulumi config set`` that fixes it. This module must not 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,72 +21,27 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    Strict,
     ValidationError,
     model_validator,
 )
 from pydantic.fields import FieldInfo
 
 from infra.app_settings import as_text, settings_model
+from infra.config_types import (
+    STACK_NAME,
+    Flag,
+    Origins,
+    RenderPaidPlan,
+    RenderRegion,
+    Text,
+    absolute_path,
+    check_bucket_name,
+    matching,
+    strings,
+)
 from infra.errors import ConfigError
 from infra.names import PROJECT, default_access_point
 from infra.stack_errors import explain
-
-RenderRegion = Literal["oregon", "ohio", "virginia", "frankfurt", "singapore"]
-# Render's serverPlan enum (blueprint schema, October 2026) without "free": the free plan has no disk.
-RenderPaidPlan = Literal[
-    "starter", "standard", "pro", "pro plus", "pro max", "pro ultra", "0.5c-512mb", "1c-2g", "2c-4g", "2c-8g",
-    "2c-16g", "4c-8g", "4c-16g", "4c-32g", "8c-16g", "8c-32g", "8c-64g", "12c-24g", "12c-48g", "12c-96g",
-]
-_STACK = re.compile(r"^[A-Za-z0-9_.-]+$")
-
-
-def _true_or_false(value: Any) -> Any:
-    """Pulumi stores booleans as the strings ``true``/``false``; nothing else ("yes", "1") is one."""
-    if isinstance(value, bool) or str(value).lower() not in ("true", "false"):
-        return value
-    return str(value).lower() == "true"
-
-
-def _strings(value: Any) -> Any:
-    """A list, a JSON list as Pulumi stores it, or comma-separated text."""
-    if isinstance(value, str):
-        value = json.loads(value) if value.strip().startswith("[") else value.split(",")
-    return tuple(str(item).strip() for item in value if str(item).strip()) if isinstance(value, list) else value
-
-
-def _matching(pattern: str, expected: str) -> AfterValidator:
-    def check(value: str) -> str:
-        if not re.fullmatch(pattern, value):
-            raise ValueError(expected)
-        return value
-    return AfterValidator(check)
-
-
-def check_bucket_name(value: str | None) -> str | None:
-    if value and (not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", value) or ".." in value
-                  or re.fullmatch(r"[\d.]+", value) or value.startswith(("xn--", "sthree-"))
-                  or value.endswith(("-s3alias", "--ol-s3"))):
-        raise ValueError("3-63 lowercase letters, digits, '.' or '-', starting and ending with a letter or digit")
-    return value
-
-
-def _absolute_path(value: str) -> str:
-    if not value.startswith("/") or ".." in value.split("/"):
-        raise ValueError("an absolute path such as /mydata")
-    return value
-
-
-def _origins(origins: tuple[str, ...]) -> tuple[str, ...]:
-    for origin in origins:
-        if not re.fullmatch(r"https?://[^/\s]+", origin):
-            raise ValueError(f"origins such as https://app.example.com (no path), not {origin!r}")
-    return origins
-
-
-Flag = Annotated[bool, Strict(), BeforeValidator(_true_or_false)]
-Text = Annotated[str, BeforeValidator(lambda value: str(value).strip())]
-Origins = Annotated[tuple[str, ...], BeforeValidator(_strings), AfterValidator(_origins)]
 
 
 def key(name: str, default: Any, meaning: str, expected: str | None = None, **constraints: Any) -> Any:
@@ -103,15 +57,15 @@ class Environment(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
-    stack: str = Field(pattern=_STACK.pattern)
+    stack: str = Field(pattern=STACK_NAME.pattern)
     s3_enabled: Flag = key("s3Enabled", False, "provision S3 (bucket, access point, IAM user) and store podcast "
                            "audio there")
-    region: Annotated[Text, _matching(r"[a-z]{2}(-[a-z]+)+-\d", "an AWS region such as us-east-2")] = key(
+    region: Annotated[Text, matching(r"[a-z]{2}(-[a-z]+)+-\d", "an AWS region such as us-east-2")] = key(
         "aws:region", "us-east-2", "AWS region of the bucket (us-east-2 sits next to Render's ohio)")
     bucket_name: Annotated[str | None, BeforeValidator(lambda v: str(v).strip() or None),
                            AfterValidator(check_bucket_name)] = key(
         "bucketName", "", "exact bucket name; empty: a unique name from the prefix ephitup-<stack>-")
-    access_point_name: Annotated[Text, _matching(r"[a-z0-9][a-z0-9-]{1,48}[a-z0-9]",
+    access_point_name: Annotated[Text, matching(r"[a-z0-9][a-z0-9-]{1,48}[a-z0-9]",
                                                  "3-50 lowercase letters, digits or '-'")] = key(
         "accessPointName", "", "S3 access point name; empty: ephitup-<stack>")
     retain_bucket: Flag = key("retainBucket", True, "protect the bucket and keep it (and its audio) when the "
@@ -134,7 +88,7 @@ class Environment(BaseModel):
     render_region: RenderRegion = key("renderRegion", "ohio", "Render region: oregon, ohio, virginia, frankfurt "
                                       "or singapore")
     disk_name: Text = key("diskName", "ephitup-data", "name of the service's persistent disk")
-    mount_path: Annotated[Text, AfterValidator(_absolute_path)] = key(
+    mount_path: Annotated[Text, AfterValidator(absolute_path)] = key(
         "mountPath", "/mydata", "where the disk is mounted; also the app's DATA_FOLDER")
     disk_size_gb: int = key("diskSizeGB", 10, "disk size in GB (a disk can grow, never shrink)", ge=1)
     num_instances: int = key("numInstances", 1, "Render instances; a service with a disk runs exactly one", ge=1)
@@ -152,38 +106,46 @@ class Environment(BaseModel):
     postgres_major_version: Literal["16", "17", "18"] = key("postgresMajorVersion", "17",
                                                             "scaled: the PostgreSQL major version")
     database_disk_size_gb: int = key("databaseDiskSizeGB", 10, "scaled: the database's disk in GB", ge=1)
-    database_region: Annotated[Text, _matching(r"(oregon|ohio|virginia|frankfurt|singapore)?", "a Render region: "
+    database_region: Annotated[Text, matching(r"(oregon|ohio|virginia|frankfurt|singapore)?", "a Render region: "
                                                "oregon, ohio, virginia, frankfurt or singapore")] = key(
         "databaseRegion", "", "scaled: the database's Render region; empty: renderRegion (it must be the service's)")
     aws_auth: Literal["accessKey", "oidc"] = key(
         "awsAuth", "accessKey", "how the app gets AWS credentials: accessKey (an IAM user's key, which pulumi up "
         "puts on the Render service) or oidc (a role Render's OIDC tokens assume: no key at all)")
-    render_workspace_id: Annotated[Text, _matching(r"(tea-[a-z0-9]+)?", "a Render workspace id such as "
+    render_workspace_id: Annotated[Text, matching(r"(tea-[a-z0-9]+)?", "a Render workspace id such as "
                                                    "tea-abc123 (its Settings page)")] = key(
         "renderWorkspaceId", "", "oidc: the Render workspace id (tea-...), whose OIDC issuer the role trusts")
-    render_oidc_subject: Annotated[Text, _matching(r"[^*?\s]*", "the exact subject, without wildcards")] = key(
+    render_oidc_subject: Annotated[Text, matching(r"[^*?\s]*", "the exact subject, without wildcards")] = key(
         "renderOidcSubject", "", "oidc: the exact subject (sub) of the tokens Render issues to this environment's "
         "service; only it may assume the role")
-    render_oidc_provider_arn: Annotated[Text, _matching(r"(arn:aws:iam::\d{12}:oidc-provider/oidc\.render\.com/"
+    render_oidc_provider_arn: Annotated[Text, matching(r"(arn:aws:iam::\d{12}:oidc-provider/oidc\.render\.com/"
                                                         r"tea-[a-z0-9]+)?", "an IAM OIDC provider ARN for "
                                                         "oidc.render.com/<workspace id>")] = key(
         "renderOidcProviderArn", "", "oidc: the account's existing identity provider for Render (there is one per "
         "account and issuer); empty: the program creates it")
     deliver_keys: Flag = key("deliverKeys", True, "accessKey: pulumi up puts the key pair on the Render service and "
                              "deploys it (needs RENDER_API_KEY); false: set the pair by hand")
-    render_service_id: Annotated[Text, _matching(r"(srv-[a-z0-9]+)?", "a Render service id such as srv-abc123")] = key(
+    render_service_id: Annotated[Text, matching(r"(srv-[a-z0-9]+)?", "a Render service id such as srv-abc123")] = key(
         "renderServiceId", "", "the Render service's id (srv-...) keys are delivered to; empty: found by its name")
+    render_previews: Literal["off", "manual", "automatic"] = key(
+        "renderPreviews", "off", "Render preview environments for pull requests: off, manual (created from the "
+        "dashboard) or automatic; a preview runs on a disk of its own with S3 off and no AWS credential (Render: a "
+        "Professional workspace or higher)")
+    render_preview_expire_days: int = key("renderPreviewExpireDays", 3, "days before Render deletes a preview "
+                                          "environment", ge=1)
+    render_preview_plan: RenderPaidPlan = key("renderPreviewPlan", "starter", "a preview's instance type (a paid "
+                                              "plan: it has a disk)")
     ci_roles: Flag = key("ciRoles", False, "declare CI's identity here (once per account): GitHub's OIDC provider, a "
                          "previewer role for pull requests and the default branch, a deployer role for the GitHub "
                          "environments named after ciDeployStacks")
-    github_repository: Annotated[Text, _matching(r"([A-Za-z0-9-]+/[A-Za-z0-9._-]+)?", "owner/repository")] = key(
+    github_repository: Annotated[Text, matching(r"([A-Za-z0-9-]+/[A-Za-z0-9._-]+)?", "owner/repository")] = key(
         "githubRepository", "", "ciRoles: the repository (owner/name) whose workflows may assume CI's roles")
-    github_ids: Annotated[Text, _matching(r"(\d+/\d+)?", "OWNER_ID/REPOSITORY_ID, two numbers")] = key(
+    github_ids: Annotated[Text, matching(r"(\d+/\d+)?", "OWNER_ID/REPOSITORY_ID, two numbers")] = key(
         "githubIds", "", "ciRoles: the owner's and the repository's ids, for GitHub's id-form subjects (repositories "
         "created from 15 July 2026, or opted in); empty: names only")
     github_default_branch: Text = key("githubDefaultBranch", "main", "ciRoles: the branch whose runs may preview "
                                       "(drift checks); deploys go through GitHub environments")
-    ci_deploy_stacks: Annotated[tuple[str, ...], BeforeValidator(_strings)] = key(
+    ci_deploy_stacks: Annotated[tuple[str, ...], BeforeValidator(strings)] = key(
         "ciDeployStacks", ("dev", "prod"), "ciRoles: the stacks CI's deployer may deploy, each only in the GitHub "
         "environment of its name")
     github_oidc_provider_arn: Text = key("githubOidcProviderArn", "", "ciRoles: the account's existing identity "
@@ -229,6 +191,15 @@ class Environment(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _previews_are_single(self) -> Environment:
+        if self.render_previews != "off" and self.topology == "scaled":
+            raise ValueError(f"stack {self.stack}: renderPreviews={self.render_previews} with topology=scaled: a "
+                             "preview would need the environment's database and bucket; previews run single, on a "
+                             f"disk, so turn them on for a single stack (fix: pulumi config set ephitup:renderPreviews "
+                             f"off -s {self.stack})")
+        return self
+
+    @model_validator(mode="after")
     def _ci_needs_its_repository(self) -> Environment:
         if self.ci_roles and not self.github_repository:
             raise ValueError(f"stack {self.stack}: ephitup:ciRoles needs ephitup:githubRepository (fix: pulumi config "
@@ -256,7 +227,7 @@ class Environment(BaseModel):
     @classmethod
     def from_values(cls, stack: str, values: Mapping[str, Any]) -> Environment:
         """Build from ``{"ephitup:key": value}`` (strings as Pulumi stores them, or YAML types)."""
-        if not _STACK.match(stack):
+        if not STACK_NAME.match(stack):
             raise ConfigError(f"stack name {stack!r} may only hold letters, digits, '.', '_' and '-'")
         ours = {k: v for k, v in values.items() if k in stack_keys() or k.startswith(f"{PROJECT}:")}
         unknown = sorted(set(ours) - set(stack_keys()))

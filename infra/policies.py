@@ -90,9 +90,13 @@ def render_trust_policy(provider_arn: str, workspace_id: str, subject: str) -> P
     Both the audience and the exact subject (the environment and service Render puts in ``sub``) are
     required: a token of another service, environment or workspace is refused by STS.
     """
-    issuer = render_oidc_issuer(workspace_id)
+    return web_identity_trust("RenderServiceOidc", provider_arn, render_oidc_issuer(workspace_id), subject)
+
+
+def web_identity_trust(sid: str, provider_arn: str, issuer: str, subject: str | list[str]) -> Policy:
+    """Tokens of ``issuer``'s provider for STS, whose ``sub`` is exactly ``subject`` (or one of them): no wildcard."""
     return document({
-        "Sid": "RenderServiceOidc",
+        "Sid": sid,
         "Effect": "Allow",
         "Principal": {"Federated": provider_arn},
         "Action": "sts:AssumeRoleWithWebIdentity",
@@ -127,14 +131,8 @@ def github_subjects(repository: str, ids: str, context: str) -> list[str]:
 
 
 def github_trust_policy(provider_arn: str, subjects: list[str]) -> Policy:
-    """Who may assume a CI role: GitHub's OIDC tokens for STS, with exactly one of these subjects (no wildcard)."""
-    return document({
-        "Sid": "GitHubActionsOidc",
-        "Effect": "Allow",
-        "Principal": {"Federated": provider_arn},
-        "Action": "sts:AssumeRoleWithWebIdentity",
-        "Condition": {"StringEquals": {f"{GITHUB_ISSUER}:aud": OIDC_AUDIENCE, f"{GITHUB_ISSUER}:sub": subjects}},
-    })
+    """Who may assume a CI role: GitHub's OIDC tokens with one of these subjects."""
+    return web_identity_trust("GitHubActionsOidc", provider_arn, GITHUB_ISSUER, subjects)
 
 
 def bucket_policy(bucket_arn: str, account_id: str, distribution_arn: str | None = None) -> Policy:

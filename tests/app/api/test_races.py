@@ -123,6 +123,7 @@ def test_audio_a_crash_left_before_its_record_is_removed_at_start(tmp_path: Path
     with LiveApp(env) as client:
         assert [e["id"] for e in client.get("/api/podcasts/episodes").json()] == [kept["id"]]
         assert client.get(kept["audio_url"]).content == AUDIO
+        wait_for(lambda: "clean-up" not in client.get("/health").text, "the start-up clean-up (in the background)")
     names = sorted(p.name for p in Path(env["DATA_FOLDER"]).rglob("*.mp3"))
     assert names == sorted(["Old Show.mp3", Path(kept["audio_ref"]).name])
 

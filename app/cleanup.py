@@ -1,0 +1,49 @@
+"""The clean-up a crash may have left, run in the background once the app serves, so that start-up does not
+wait on the size of the library: interrupted writes (``.part`` files older than an hour) and audio written
+just before a crash whose record never came. Only files written before this start are considered, so a
+request's upload in progress is never taken for one; ``/health`` says the clean-up is running until it ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from app.background import Gate
+from app.episodes import Episodes
+from app.health import Problem
+
+log = logging.getLogger("ephitup")
+
+
+class CrashCleanup:
+    def __init__(self, episodes: Episodes, gate: Gate, clock: Callable[[], float] = time.time) -> None:
+        self.episodes, self.gate = episodes, gate
+        self.started_at = clock()
+        self.done = False
+        self.error: str | None = None
+
+    def run(self) -> None:
+        try:
+            for key in self.episodes.local.remove_partials():  # never referenced by a record
+                log.info("removed an interrupted write: %s", key)
+            with self.gate.open() as usable:  # the records only for this read: other passes are not held up
+                if not usable:
+                    return
+                known = self.episodes.recorded_prefixes()
+            for key in self.episodes.remove_unrecorded_audio(known, written_before=self.started_at):
+                log.info("removed audio a crash left before its record was written: %s", key)
+        except Exception as error:  # noqa: BLE001 (reported in /health; the next start runs it again)
+            self.error = f"{type(error).__name__}: {error}"
+            log.warning("start-up clean-up failed: %s", self.error)
+        finally:
+            self.done = True
+
+    def problems(self) -> list[Problem]:
+        if not self.done:
+            return [Problem("warning", "start-up clean-up is running (interrupted writes, audio a crash left "
+                                       "without a record); the app serves meanwhile")]
+        if self.error:
+            return [Problem("warning", f"start-up clean-up failed: {self.error}; it runs again at the next start")]
+        return []
