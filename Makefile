@@ -5,15 +5,20 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint lock bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(INSTALLED): pyproject.toml | $(BIN)/python
+# Exactly the locked versions, checked against their hashes; then the project itself, without resolving again.
+$(INSTALLED): pyproject.toml requirements-dev.lock | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --editable '.[infra,dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps --editable .
 	touch $@
+
+lock: $(INSTALLED)
+	$(BIN)/ephitup lock
 
 run: $(INSTALLED)
 	$(BIN)/ephitup dev --stack dev --port $(PORT)

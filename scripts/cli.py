@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "status": "Print the storage mode the current environment selects, and its problems.",
     "serve": "Run the bundled app with uvicorn from the current environment.",
     "contract": "Generate app/env_contract.json and Pulumi.yaml from the settings and stack models.",
+    "lock": "Pin the dependencies with hashes (requirements.lock, requirements-dev.lock); --check finds a stale lock.",
     "render": "Render every environment into render.yaml, from the stack files and their committed outputs.",
     "stacks": "List the environments this repository holds, in the order CI deploys them (--json: a matrix).",
     "outputs": "Keep the blueprint's share of a stack's outputs in outputs/<stack>.json (to commit).",

@@ -1,0 +1,46 @@
+"""Locked builds: the locks match pyproject.toml, an edit makes them stale (and says the fix), and what `make`
+installed is exactly what requirements-dev.lock pins."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from scripts.cli import main
+from scripts.commands.lock import LOCKS, stale
+from tests.support.paths import ROOT
+
+PIN = re.compile(r"^([A-Za-z0-9_.-]+)==([^\s\\;]+)", re.MULTILINE)
+
+
+def test_the_committed_locks_match_pyproject(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert stale(ROOT) == []
+    assert main(["lock", "--check"]) == 0
+
+
+def test_an_edit_to_pyproject_makes_both_locks_stale_and_the_check_says_the_fix(tmp_path: Path, capsys,
+                                                                              monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    for name in ("pyproject.toml", *LOCKS):
+        shutil.copy(ROOT / name, tmp_path / name)
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"jinja2>=3.1",', '"jinja2>=3.1", "rich>=13",'))
+    monkeypatch.chdir(tmp_path)
+    assert main(["lock", "--check"]) == 1
+    error = capsys.readouterr().err
+    assert "requirements.lock is stale against pyproject.toml: run `make lock` and commit it" in error
+    assert "requirements-dev.lock is stale" in error
+
+
+def test_make_installed_exactly_the_locked_versions() -> None:
+    pins = dict(PIN.findall((ROOT / "requirements-dev.lock").read_text()))
+    assert len(pins) > 100
+    installed = {}
+    for name in pins:
+        try:
+            installed[name] = version(name)
+        except PackageNotFoundError:
+            installed[name] = None
+    assert {name: v for name, v in installed.items() if v != pins[name]} == {}
+    assert set(dict(PIN.findall((ROOT / "requirements.lock").read_text()))) <= set(pins)  # the app's, a subset
