@@ -26,7 +26,8 @@ from infra.outputs import AWS_KEY_ID, AWS_SECRET, BLUEPRINT_KEYS, CDN_KEYS, SECR
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON_VERSION = "3.11.11"
 # The locked versions, hash-checked (ephitup lock): what is deployed is what was tested.
-BUILD_COMMAND = "pip install --upgrade pip && pip install --require-hashes -r requirements.lock && pip install --no-deps ."
+BUILD_COMMAND = ("pip install --upgrade pip && pip install --require-hashes -r requirements.lock && "
+                 "pip install --no-deps .")
 START_COMMAND = "uvicorn app.main:app --host 0.0.0.0 --port $PORT"
 SCHEMA_COMMAND = "ephitup schema"  # the records' schema steps, before a deploy takes traffic
 # A pull request's preview runs on a disk of its own with S3 off: no AWS credential reaches it (sync: false
