@@ -15,9 +15,11 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-from infra.blueprint import load_stack
+import yaml
+
+from infra.blueprint import load_stack, stack_file
 from infra.environment import Environment
-from infra.names import access_key_urn
+from infra.names import PROJECT, RENDER_API_KEY_CONFIG, access_key_urn
 from scripts.arguments import bind, describe
 from scripts.exit_codes import Exit
 
@@ -64,6 +66,14 @@ def _refusal(env: Environment, dry_run: bool) -> str | None:
     if not env.deliver_keys:
         return (f"stack {env.stack} has ephitup:deliverKeys false, so the new pair would not reach Render before the "
                 "old key is deleted: turn delivery on, or rotate by hand as the README says")
-    if not dry_run and not os.environ.get("RENDER_API_KEY"):
-        return "RENDER_API_KEY is not set: the new pair is delivered to Render with it (Account Settings > API Keys)"
+    if not dry_run and not os.environ.get("RENDER_API_KEY") and not _keeps_render_api_key(env.stack):
+        return (f"RENDER_API_KEY is not set and stack {env.stack} keeps no ephitup:{RENDER_API_KEY_CONFIG}: the new "
+                "pair is delivered to Render with it (Account Settings > API Keys; `pulumi config set --secret "
+                f"ephitup:{RENDER_API_KEY_CONFIG} <key> -s {env.stack}` keeps it with the stack)")
     return None
+
+
+def _keeps_render_api_key(stack: str) -> bool:
+    """The stack file holds the secret stack key (``secure:``, encrypted): the program reads it itself."""
+    config = (yaml.safe_load(stack_file(stack).read_text()) or {}).get("config") or {}
+    return f"{PROJECT}:{RENDER_API_KEY_CONFIG}" in config

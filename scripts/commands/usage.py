@@ -41,9 +41,10 @@ def usage(options: UsageOptions) -> int:
                           "local_growth_bytes_per_day": round(usage.local_growth_per_day),
                           "days_until_full": days_left}, indent=2))
         return Exit.OK
-    used = usage.disk_total - usage.disk_free
-    rows = [("disk used", used), *((f"  {name}", size) for name, size in usage.by_folder.items()),
-            ("disk free", usage.disk_free)]
+    folder = sum(usage.by_folder.values())  # the disk may hold more than the data folder (a laptop, a shared volume)
+    others = max(0, usage.disk_total - usage.disk_free - folder)
+    rows = [("data folder", folder), *((f"  {name}", size) for name, size in usage.by_folder.items()),
+            ("disk: other files", others), ("disk free", usage.disk_free)]
     if usage.s3_bytes is not None:
         rows.append((f"S3 ({usage.s3_objects} objects)", usage.s3_bytes))
     chart = sys.stdout.isatty() or options.chart

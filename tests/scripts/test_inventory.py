@@ -80,6 +80,10 @@ def test_usage_reports_known_sizes(small_disk: Path, monkeypatch: pytest.MonkeyP
     assert main(["usage", "--chart"]) == 0
     table = capsys.readouterr().out
     assert "  podcasts" in table and "#" in table and "full in:" in table
+    rows = {line[:24].strip(): float(line[24:37]) for line in table.splitlines() if line[38:41] == "MiB"}
+    folder = sum(report["bytes_by_folder"].values()) / 2**20  # the data folder, not the whole filesystem
+    assert rows["data folder"] == pytest.approx(folder, abs=0.05)
+    assert rows["data folder"] + rows["disk: other files"] + rows["disk free"] == pytest.approx(4.0, abs=0.15)
 
 
 def test_usage_counts_s3_from_one_listing(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:

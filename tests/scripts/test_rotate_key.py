@@ -44,6 +44,16 @@ def test_it_replaces_the_stacks_key_with_pulumi(stacks: Path, monkeypatch, capsy
     assert "rnd_testing" not in capsys.readouterr().out
 
 
+def test_the_render_api_key_kept_with_the_stack_is_enough(stacks: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("RENDER_API_KEY", raising=False)
+    path = stacks / "Pulumi.prod.yaml"
+    document = yaml.safe_load(path.read_text())
+    document["config"]["ephitup:renderApiKey"] = {"secure": "v1:c2VjcmV0:ZW5jcnlwdGVk"}  # as `config set --secret`
+    path.write_text(yaml.safe_dump(document))
+    assert main(["rotate-key", "--stack", "prod"]) == 0
+    assert (stacks / "pulumi-args").read_text().split()[0] == "up"
+
+
 def test_a_dry_run_previews_the_replacement(stacks: Path) -> None:
     assert main(["rotate-key", "--stack", "prod", "--dry-run"]) == 0  # no API key needed to look
     assert (stacks / "pulumi-args").read_text().split()[:3] == ["preview", "--diff", "--replace"]
