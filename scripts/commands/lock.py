@@ -9,6 +9,7 @@ lists, so ``--check`` (part of ``make test``) finds a stale lock offline and nam
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import shutil
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scripts.arguments import bind, describe
-from scripts.exit_codes import Exit
+from scripts.generated import write_or_check
 
 LOCKS = {"requirements.lock": (), "requirements-dev.lock": ("--all-extras",)}
 STAMP = "# pyproject.toml's dependencies, SHA-256: "
@@ -45,31 +46,25 @@ def dependencies_digest(pyproject: Path) -> str:
     return hashlib.sha256(json.dumps(declared, sort_keys=True).encode()).hexdigest()
 
 
-def stale(root: Path) -> list[str]:
-    expected = STAMP + dependencies_digest(root / "pyproject.toml")
-    return [name for name in LOCKS
-            if not (root / name).exists() or (root / name).read_text().splitlines()[0] != expected]
+def is_current(path: Path) -> bool:
+    expected = STAMP + dependencies_digest(path.parent / "pyproject.toml")
+    return path.exists() and path.read_text().splitlines()[0] == expected
 
 
-def write(root: Path) -> None:
+def write(path: Path) -> None:
+    """One lock, compiled from pyproject.toml beside it, then stamped with its dependencies' digest."""
     uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
     if uv is None:
         raise OSError("uv is not installed: `make .venv/.installed` installs it (a dev dependency)")
-    stamp = STAMP + dependencies_digest(root / "pyproject.toml")
-    for name, extra in LOCKS.items():
-        subprocess.run([uv, "pip", "compile", "pyproject.toml", "--generate-hashes", "--python-version", PYTHON,
-                        "--python-platform", "linux", "--quiet", "--no-header", *extra, "-o", name],
-                       cwd=root, check=True)
-        path = root / name
-        path.write_text(f"{stamp}\n# Written by `make lock` (ephitup lock): do not edit.\n{path.read_text()}")
-        print(f"wrote {name}")
+    subprocess.run([uv, "pip", "compile", "pyproject.toml", "--generate-hashes", "--python-version", PYTHON,
+                    "--python-platform", "linux", "--quiet", "--no-header", *LOCKS[path.name], "-o", path.name],
+                   cwd=path.parent, check=True)
+    stamp = STAMP + dependencies_digest(path.parent / "pyproject.toml")
+    path.write_text(f"{stamp}\n# Written by `make lock` (ephitup lock): do not edit.\n{path.read_text()}")
 
 
-def lock(options: LockOptions, root: Path | None = None) -> int:
-    root = root or Path.cwd()
-    if not options.check:
-        write(root)
-        return Exit.OK
-    for name in stale(root):
-        print(f"ephitup lock: {name} is stale against pyproject.toml: run `make lock` and commit it", file=sys.stderr)
-    return Exit.FAILED if stale(root) else Exit.OK
+def lock(options: LockOptions) -> int:
+    codes = [write_or_check(path, functools.partial(is_current, path), functools.partial(write, path), options.check,
+                            fix="make lock")
+             for path in (Path.cwd() / name for name in LOCKS)]
+    return max(codes)
