@@ -77,16 +77,19 @@ def read_outputs(text: str, source: str) -> dict[str, Any]:
     return outputs
 
 
-def render(stacks: Iterable[StackInput], root: Path = ROOT) -> str:
+def render(stacks: Iterable[StackInput], root: Path = ROOT, grouped: bool | None = None) -> str:
     """The blueprint for one stack (top-level services) or several (projects/environments).
 
-    ``root`` holds render.yaml.j2 and templates/ (the package's own by default)."""
+    ``grouped`` keeps the project form for one stack (the repository's blueprint, while the others wait
+    for their outputs: a service must not move out of its environment when they arrive); ``root`` holds
+    render.yaml.j2 and templates/ (the package's own by default)."""
     stacks = [stack for stack in stacks if not stack.env.ci_roles]  # CI's identity: a stack with no service
     if not stacks:
         raise RenderError("no stack to render: pass --stack NAME")
     environments = [{"name": s.env.stack, "service": _service(s), "databases": _databases(s)} for s in stacks]
     text = templates(root).get_template("render.yaml.j2").render(
-        grouped=len(stacks) > 1, project=PROJECT, environments=environments, previews=_previews(stacks),
+        grouped=len(stacks) > 1 if grouped is None else grouped, project=PROJECT, environments=environments,
+        previews=_previews(stacks),
         sources=[stack_file(s.env.stack).name for s in stacks],
     )
     check_blueprint(yaml.safe_load(text), stacks)

@@ -7,6 +7,10 @@ therefore goes: new key created, this resource updated (the service now runs on 
 then, at the end of the update, the old key deleted. Deleting the resource removes both variables (a
 stale pair would also shadow OIDC credentials in the AWS chain).
 
+A stack's first ``pulumi up`` comes before its service: the blueprint renders a stack with S3 on only once
+its outputs exist. Until Render has the service, the delivery waits (``delivered_to`` empty, the output
+``keys_delivered_to`` too) and the next ``pulumi up`` delivers.
+
 The Render API key is read from ``RENDER_API_KEY`` in the provider's process, so it is in neither the
 state nor a diff; or, for a team that keeps it with the stack, from the secret stack key
 ``ephitup:renderApiKey``, which is then a secret input (encrypted in the state, ``[secret]`` in a diff,
@@ -30,25 +34,32 @@ COMPARED = ("service_name", "service_id", *SECRET_PROPS)
 class KeyDeliveryProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         service_id = _deliver(props)
-        return CreateResult(id_=service_id, outs={**props, "delivered_to": service_id})
+        return CreateResult(id_=service_id or f"waiting-for-{props['service_name']}",
+                            outs={**props, "delivered_to": service_id})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = [name for name in COMPARED if olds.get(name) != news.get(name)]
-        return DiffResult(changes=bool(changed), replaces=[], stables=[], delete_before_replace=False)
+        waiting = not olds.get("delivered_to")
+        return DiffResult(changes=bool(changed) or waiting, replaces=[], stables=[], delete_before_replace=False)
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         return UpdateResult(outs={**news, "delivered_to": _deliver(news)})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
+        if not props.get("delivered_to"):
+            return  # never delivered: nothing on any service
         with RenderApi(props.get("api_key") or None) as api:
             for key in ENV_KEYS:
-                api.delete_env_var(props.get("delivered_to") or _id, key)
+                api.delete_env_var(props["delivered_to"], key)
 
 
 def _deliver(props: dict[str, Any]) -> str:
-    """Both variables on the service, a deploy, and its going live; the service's id."""
+    """Both variables on the service, a deploy, and its going live; the service's id ("" while Render has no
+    service of that name yet)."""
     with RenderApi(props.get("api_key") or None) as api:
         service_id = props.get("service_id") or api.service_id(props["service_name"])
+        if service_id is None:
+            return ""
         for key, prop in ENV_KEYS.items():
             api.set_env_var(service_id, key, props[prop])
         api.wait_until_live(service_id, api.deploy(service_id))

@@ -53,15 +53,16 @@ class RenderApi:
     def __exit__(self, *_: object) -> None:
         self._http.close()
 
-    def service_id(self, name: str) -> str:
-        """The id of the one service called ``name`` (Render names are unique per workspace)."""
+    def service_id(self, name: str) -> str | None:
+        """The id of the one service called ``name`` (Render names are unique per workspace); None when Render
+        has none yet (its blueprint is committed after the stack's first ``pulumi up``)."""
         found = [item["service"] for item in self._call("GET", "/services", "find the service",
                                                         params={"name": name, "limit": 20}).json()]
         exact = [service["id"] for service in found if service.get("name") == name]
-        if len(exact) != 1:
-            raise RenderApiError(f"Render has {len(exact)} services named {name!r}: create it from the blueprint "
-                                 "first, or set ephitup:renderServiceId to its srv- id", 404)
-        return exact[0]  # type: ignore[no-any-return]
+        if len(exact) > 1:
+            raise RenderApiError(f"Render has {len(exact)} services named {name!r}: set ephitup:renderServiceId "
+                                 "to the srv- id of the one to deliver to", 409)
+        return exact[0] if exact else None
 
     def set_env_var(self, service_id: str, key: str, value: str) -> None:
         self._call("PUT", f"/services/{service_id}/env-vars/{key}", f"set {key} on {service_id}",

@@ -46,3 +46,10 @@ def load_stacks(names: list[str] | None, output_specs: list[str]) -> list[StackI
         if stack.env.stack in outputs:
             check_against(stack.env, outputs[stack.env.stack])
     return [StackInput(s.env, outputs.get(s.env.stack)) for s in plain]
+
+
+def waiting_for_outputs(stacks: list[StackInput]) -> tuple[list[StackInput], list[str]]:
+    """The stacks that can be rendered, and the names of those left out: S3 on and no outputs yet (their
+    bucket does not exist until ``pulumi up``, so their service could not start)."""
+    ready = [s for s in stacks if s.outputs is not None or not s.env.s3_enabled or s.env.ci_roles]
+    return ready, [s.env.stack for s in stacks if s not in ready]

@@ -43,4 +43,8 @@ def import_outputs(options: ImportOptions) -> int:
     target.parent.mkdir(exist_ok=True)
     target.write_text(json.dumps(kept, indent=2, sort_keys=True) + "\n")
     print(f"wrote {target} ({', '.join(sorted(kept))}); commit it, then `ephitup render`")
+    if raw.get("keys_delivered_to") == "":
+        print(f"the access key waits for the service {stack.env.render_service}: commit this file and render.yaml; "
+              f"once Render has created the service, run `pulumi up -s {options.stack}` again to deliver the key "
+              "(the service's first deploy fails for want of it until then)")
     return Exit.OK

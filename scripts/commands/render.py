@@ -15,7 +15,7 @@ from app.settings import Settings, SettingsError, contract
 from infra.blueprint import RenderError, render, schema_errors, services_of
 from scripts.arguments import add_stack_options, bind, describe
 from scripts.exit_codes import Exit
-from scripts.stack_io import load_stacks
+from scripts.stack_io import load_stacks, waiting_for_outputs
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,8 @@ class RenderOptions:
 
 def register(parser: argparse.ArgumentParser) -> None:
     describe(parser, "Reads Pulumi.<stack>.yaml and outputs/<stack>.json from the current folder; never writes a "
-             "secret. With --stack, the stacks named go to standard output unless -o names a file.")
+             "secret. A stack with S3 on is left out until its outputs exist. With --stack, the stacks named go "
+             "to standard output unless -o names a file.")
     add_stack_options(parser, many=True)
     parser.add_argument("-o", "--output", help="file to write, or - for stdout (default: render.yaml for every "
                         "stack, standard output with --stack)")
@@ -43,7 +44,14 @@ def render_blueprint(options: RenderOptions) -> int:
     output = options.output or ("-" if options.stacks else "render.yaml")
     if options.check and output == "-":
         raise RenderError("--check compares a file: render every stack (no --stack), or name the file with -o")
-    text = render(load_stacks(options.stacks, options.outputs))
+    stacks = load_stacks(options.stacks, options.outputs)
+    if not options.stacks:  # every stack: one waiting for its first `pulumi up` is left out, not refused
+        stacks, waiting = waiting_for_outputs(stacks)
+        for name in waiting:
+            print(f"ephitup render: stack {name} left out: S3 is on and outputs/{name}.json does not exist yet "
+                  f"(run `pulumi up -s {name}`, then `pulumi stack output --json -s {name} | ephitup outputs "
+                  f"import --stack {name}`, and render again)", file=sys.stderr)
+    text = render(stacks, grouped=True if not options.stacks else None)
     _refuse_what_the_app_would(text)
     if options.schema:
         errors = schema_errors(yaml.safe_load(text), json.loads(Path(options.schema).read_text()))

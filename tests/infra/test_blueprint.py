@@ -52,13 +52,27 @@ def test_golden_blueprints_validate_against_renders_schema(golden: str, schema) 
     assert schema_errors(yaml.safe_load((GOLDEN / f"{golden}.render.yaml").read_text()), schema) == []
 
 
-def test_the_committed_render_yaml_holds_every_environment_and_a_bare_check_passes(
+def test_the_committed_render_yaml_holds_the_stacks_ready_to_start_and_a_bare_check_passes(
         capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
-    assert main(["render", "--check"]) == 0 and "render.yaml is up to date" in capsys.readouterr().out
-    assert (ROOT / "render.yaml").read_text() == (GOLDEN / "dev+prod.render.yaml").read_text()
-    committed = json.loads((ROOT / "outputs" / "prod.json").read_text())
-    assert set(committed) == {"project", "stack", "storage_mode", "region", "bucket_name", "access_point_arn"}
+    assert main(["render", "--check"]) == 0
+    out, err = capsys.readouterr()
+    assert "render.yaml is up to date" in out
+    assert "stack prod left out: S3 is on and outputs/prod.json does not exist yet" in err
+    assert "pulumi up -s prod" in err
+    assert (ROOT / "render.yaml").read_text() == render([load_stack("dev")], grouped=True)
+
+
+def test_a_stack_with_s3_joins_the_blueprint_once_its_outputs_are_imported(capsys, tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    stack_dir(tmp_path, monkeypatch)
+    shutil.copy(ROOT / "Pulumi.dev.yaml", tmp_path / "Pulumi.dev.yaml")
+    assert main(["render"]) == 0 and "stack prod left out" in capsys.readouterr().err
+    only_dev = (tmp_path / "render.yaml").read_text()
+    assert "ephitup-prod" not in only_dev and "projects:" in only_dev  # dev keeps its place when prod joins
+    assert main(["outputs", "import", "--stack", "prod", "--from", "prod.json"]) == 0
+    assert main(["render"]) == 0 and "left out" not in capsys.readouterr().err
+    assert (tmp_path / "render.yaml").read_text() == (GOLDEN / "dev+prod.render.yaml").read_text()
 
 
 def test_one_stack_goes_to_standard_output_never_over_the_committed_file(capsys, tmp_path: Path,
@@ -367,3 +381,20 @@ def test_a_single_stack_can_provision_the_database_before_it_scales(schema) -> N
     assert service["disk"]["mountPath"] == "/mydata" and service["numInstances"] == 1
     assert "DATABASE_URL" not in {v["key"] for v in service["envVars"]}  # the app keeps SQLite until the switch
     assert [d["name"] for d in document["databases"]] == ["ephitup-staging-records"]  # what scaled will use
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_a_committed_stacks_cors_origins_name_its_own_service(stack: str) -> None:
+    """A browser's requests come from the service's own onrender.com host, `<serviceName>-<stack>`."""
+    env = load_stack(stack).env
+    assert all(origin == f"https://{env.render_service}.onrender.com" for origin in env.cors_origins)
+
+
+def test_outputs_import_says_when_the_key_still_waits_for_its_service(capsys, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    stack_dir(tmp_path, monkeypatch)
+    for delivered, reminded in (("", True), ("srv-prod1", False)):
+        (tmp_path / "up.json").write_text(json.dumps({**OUTPUTS, "keys_delivered_to": delivered}))
+        assert main(["outputs", "import", "--stack", "prod", "--from", "up.json"]) == 0
+        out = capsys.readouterr().out
+        assert ("run `pulumi up -s prod` again to deliver the key" in out) is reminded

@@ -16,6 +16,7 @@ API_KEY = "rnd_StandInApiKey0123456789"
 PAIR = {"access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
 NEW_PAIR = {"access_key_id": "AKIAI44QH8DHBEXAMPLE", "secret_access_key": "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY"}
 PROPS = {"service_name": "ephitup-prod", "service_id": "", **PAIR}
+DELIVERED = {**PROPS, "delivered_to": "srv-prod1"}  # the state after a delivery
 
 
 @pytest.fixture
@@ -58,8 +59,8 @@ def test_a_configured_service_id_is_used_without_a_lookup(render, waits) -> None
 
 def test_diff_sees_a_new_key_and_nothing_else() -> None:
     provider = KeyDeliveryProvider()
-    assert not provider.diff("srv-prod1", dict(PROPS), dict(PROPS)).changes
-    diff = provider.diff("srv-prod1", dict(PROPS), {**PROPS, **NEW_PAIR})
+    assert not provider.diff("srv-prod1", dict(DELIVERED), dict(PROPS)).changes
+    diff = provider.diff("srv-prod1", dict(DELIVERED), {**PROPS, **NEW_PAIR})
     assert diff.changes and not diff.replaces  # an update in place: the old key goes only after it
 
 
@@ -89,7 +90,7 @@ def test_a_refused_api_key_is_a_clear_error(render, waits, monkeypatch) -> None:
 def test_an_api_key_from_the_stack_is_used_when_the_shell_has_none(render, waits, monkeypatch) -> None:
     monkeypatch.delenv("RENDER_API_KEY")
     assert KeyDeliveryProvider().create({**PROPS, "api_key": API_KEY}).id == "srv-prod1"
-    assert not KeyDeliveryProvider().diff("srv-prod1", {**PROPS, "api_key": API_KEY},
+    assert not KeyDeliveryProvider().diff("srv-prod1", {**DELIVERED, "api_key": API_KEY},
                                           {**PROPS, "api_key": "rnd_rotated"}).changes  # no redeploy for it
 
 
@@ -99,11 +100,22 @@ def test_a_missing_api_key_says_where_to_get_one(monkeypatch) -> None:
         KeyDeliveryProvider().create(dict(PROPS))
 
 
-def test_an_unknown_service_is_a_clear_error(render, waits) -> None:
+def test_an_unknown_service_id_is_a_clear_error(render, waits) -> None:
     with pytest.raises(RenderApiError, match=r"no such service \(404\).*renderServiceId"):
         KeyDeliveryProvider().create({**PROPS, "service_id": "srv-gone"})
-    with pytest.raises(RenderApiError, match="0 services named 'ephitup-staging'.*blueprint"):
-        KeyDeliveryProvider().create({**PROPS, "service_name": "ephitup-staging"})
+
+
+def test_a_service_render_has_not_created_yet_is_waited_for_and_served_at_the_next_up(render, waits) -> None:
+    """A stack's first `pulumi up` precedes its service (the blueprint renders it once its outputs exist)."""
+    provider, props = KeyDeliveryProvider(), {**PROPS, "service_name": "ephitup-staging"}
+    created = provider.create(dict(props))
+    assert created.outs["delivered_to"] == "" and not [call for call in render.calls if call[0] != "GET"]
+    assert provider.diff(created.id, created.outs, dict(props)).changes  # the next `pulumi up` tries again
+    provider.delete(created.id, created.outs)  # nothing was delivered: nothing to remove, no call
+    render.add_service("srv-staging1", "ephitup-staging")  # Render synced the blueprint
+    updated = provider.update(created.id, created.outs, dict(props))
+    assert updated.outs["delivered_to"] == "srv-staging1" and env_of(render, "srv-staging1")["AWS_ACCESS_KEY_ID"]
+    assert not provider.diff(created.id, updated.outs, dict(props)).changes
 
 
 def test_429_waits_as_long_as_retry_after_says(render, waits) -> None:

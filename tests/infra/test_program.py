@@ -101,7 +101,7 @@ def test_cors_only_when_origins_are_configured() -> None:
     assert run_program("prod", S3_ON).resources("aws:s3/bucketCorsConfiguration:BucketCorsConfiguration") == []
     run = run_program("prod", stack_config("prod"))
     (rule,) = run.inputs_of("aws:s3/bucketCorsConfiguration:BucketCorsConfiguration")["corsRules"]
-    assert rule["allowedOrigins"] == ["https://ephitup.onrender.com"]
+    assert rule["allowedOrigins"] == ["https://ephitup-prod.onrender.com"]
     assert rule["allowedMethods"] == ["GET", "HEAD"] and "Content-Range" in rule["exposeHeaders"]
 
 

@@ -24,7 +24,6 @@ def test_a_stack_added_after_the_workflows_were_written_is_in_the_matrix(tmp_pat
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("Pulumi.dev.yaml", "Pulumi.prod.yaml"):
         shutil.copy(ROOT / name, tmp_path / name)
-    shutil.copytree(ROOT / "outputs", tmp_path / "outputs")
     monkeypatch.chdir(tmp_path)
     assert stacks_json(capsys) == ["dev", "prod"]
     shutil.copy(ROOT / "Pulumi.dev.yaml", tmp_path / "Pulumi.staging.yaml")  # added as the README says
