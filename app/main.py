@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
+import os
 import sqlite3
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request, Security
 from fastapi.responses import JSONResponse
@@ -33,7 +37,9 @@ log = logging.getLogger("ephitup.api")
 
 class OneLineStartupFailure:
     """A start refused for a reason the app words (a ``SettingsError``: what to set, and how) reaches uvicorn's log
-    as that one line, not as the traceback Starlette puts in ``lifespan.startup.failed``."""
+    as that one line, not as the traceback Starlette puts in ``lifespan.startup.failed``; and under uvicorn's own
+    command (Render's start command), whose exit code after any failed start is 3, the process exits 2, the code
+    the README's table gives a wrong configuration (3 stays for what is unavailable)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -44,11 +50,32 @@ class OneLineStartupFailure:
 
         async def worded(message: Message) -> None:
             text = message.get("message") or ""
-            if message["type"] == "lifespan.startup.failed" and SettingsError.__name__ in text:
-                message = {**message, "message": f"ephitup: {text.strip().splitlines()[-1].split(': ', 1)[-1]}"}
+            cause = text.strip().splitlines()[-1].split(": ", 1) if text.strip() else [""]
+            if message["type"] == "lifespan.startup.failed" and cause[0].rsplit(".", 1)[-1] in WORDED:
+                message = {**message, "message": f"ephitup: {cause[-1]}"}
+                if cause[0].endswith(SettingsError.__name__) and under_uvicorns_command():
+                    atexit.register(exit_as_wrong_configuration)
             await send(message)
 
         await self.app(scope, receive, worded)
+
+
+WORDED = {error.__name__ for error in (SettingsError, DatabaseUnavailableError, StorageUnavailableError)}
+
+
+def under_uvicorns_command() -> bool:
+    """``uvicorn app.main:app`` or ``python -m uvicorn ...``: a process uvicorn's command line owns (never a test
+    or ``ephitup serve``, which word and code their own refusals)."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    return Path(sys.argv[0]).name == "uvicorn" or (spec is not None and spec.name.startswith("uvicorn"))
+
+
+def exit_as_wrong_configuration() -> None:
+    """Run at exit, after uvicorn's ``sys.exit(3)``: the same end with the configuration's code."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(2)
 
 
 def answer_errors(app: FastAPI) -> None:
@@ -112,7 +139,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             runtime.close()  # waits for a pass still running in its thread
             app.state.offload.close()
 
-    app = FastAPI(title="ephitup", lifespan=lifespan)
+    # No /docs or /redoc: FastAPI's pages load Swagger UI and ReDoc from a public CDN; /openapi.json stays.
+    app = FastAPI(title="ephitup", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.add_middleware(UploadLimit, settings=lambda: app.state.runtime.settings)
     app.add_middleware(Measured, metrics=lambda: app.state.runtime.metrics)
     app.add_middleware(TokenGate, token=lambda: app.state.runtime.settings.app_token)  # outermost: runs first

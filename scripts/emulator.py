@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from app.runtime import Runtime
+from infra.environment import ConfigError
 
 SNAPSHOT = ".ephitup-dev-s3"
 CREDENTIAL = "ephitup-dev"  # moto accepts any credentials; these are not a secret
@@ -21,7 +22,13 @@ CREDENTIAL = "ephitup-dev"  # moto accepts any credentials; these are not a secr
 class DevEmulator:
     def __init__(self, region: str, bucket: str, data_folder: Path) -> None:
         import boto3
-        from moto.server import ThreadedMotoServer
+
+        try:
+            from moto.server import ThreadedMotoServer
+        except ImportError:
+            raise ConfigError("a stack with S3 on runs against an S3 emulator (moto), a dev dependency that `make "
+                              "run` does not install: run `make test` once, or `.venv/bin/pip install "
+                              "--require-hashes -r requirements-dev.lock`") from None
 
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self.server.start()

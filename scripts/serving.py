@@ -23,5 +23,5 @@ def run_app(settings: Settings, label: str, host: str, port: int) -> None:
                                  "--port (make run PORT=...)") from None
 
     base = f"http://{host}:{port}"
-    print(f"{label}: serving on {base}  (API docs {base}/docs, health {base}/health); Ctrl-C stops", flush=True)
+    print(f"{label}: serving on {base}  (API {base}/openapi.json, health {base}/health); Ctrl-C stops", flush=True)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -43,4 +44,23 @@ def test_make_installed_exactly_the_locked_versions() -> None:
         except PackageNotFoundError:
             installed[name] = None
     assert {name: v for name, v in installed.items() if v != pins[name]} == {}
-    assert set(dict(PIN.findall((ROOT / "requirements.lock").read_text()))) <= set(pins)  # the app's, a subset
+
+
+def test_the_apps_lock_pins_what_the_dev_lock_pins_so_run_and_test_share_one_venv() -> None:
+    app, dev = (dict(PIN.findall((ROOT / name).read_text())) for name in ("requirements.lock", "requirements-dev.lock"))
+    assert 20 < len(app) < len(dev) and {name: (pin, dev.get(name)) for name, pin in app.items()
+                                         if dev.get(name) != pin} == {}
+
+
+def test_make_run_installs_only_the_apps_lock_and_make_test_the_rest(tmp_path: Path) -> None:
+    for name in ("Makefile", "pyproject.toml", *LOCKS):
+        shutil.copy(ROOT / name, tmp_path / name)
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / ".venv" / "bin" / "python").touch()  # make's prerequisite; -n runs nothing anyway
+
+    def installs(target: str) -> list[str]:
+        plan = subprocess.run(["make", "-n", target], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+        return re.findall(r"--require-hashes -r (\S+)", plan)
+
+    assert installs("run") == ["requirements.lock"]
+    assert installs("test") == ["requirements-dev.lock"]

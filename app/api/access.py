@@ -25,7 +25,7 @@ from app.settings import Secret
 AUDIO_LINK_SECONDS = 6 * 3600  # long enough to listen to an episode, seeking included
 GUARDED = ("/api/", "/metrics")
 AUDIO_PATH = re.compile(r"^/api/podcasts/episodes/(?P<id>[^/]+)/audio$")
-bearer = HTTPBearer(auto_error=False, description="APP_TOKEN, when the deployment sets one")  # for /docs
+bearer = HTTPBearer(auto_error=False, description="APP_TOKEN, when the deployment sets one")  # in /openapi.json
 
 
 def _key(token: Secret) -> bytes:

@@ -22,7 +22,8 @@ from pathlib import Path
 from scripts.arguments import bind, describe
 from scripts.generated import write_or_check
 
-LOCKS = {"requirements.lock": (), "requirements-dev.lock": ("--all-extras",)}
+# The dev lock is constrained by the app's, so one .venv serves `make run` and `make test` with the same versions.
+LOCKS = {"requirements.lock": (), "requirements-dev.lock": ("--all-extras", "--constraints", "requirements.lock")}
 STAMP = "# pyproject.toml's dependencies, SHA-256: "
 PYTHON = "3.11"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +26,8 @@ def ephitup(*argv: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> 
 ])
 def test_a_path_that_cannot_be_used_is_one_line_and_exit_2(argv: list[str]) -> None:
     run = ephitup(*argv)
-    assert run.returncode == 2 and run.stderr.count("\n") == 1 and "Traceback" not in run.stderr, run.stderr
+    refusal = [line for line in run.stderr.splitlines() if "stack prod left out" not in line]  # render's note
+    assert run.returncode == 2 and len(refusal) == 1 and "Traceback" not in run.stderr, run.stderr
     assert "check the path" in run.stderr
 
 
@@ -58,6 +60,29 @@ def test_renders_own_start_command_refuses_a_half_set_s3_in_one_line(tmp_path: P
     run = subprocess.run([sys.executable, "-m", "uvicorn", "app.main:app", "--port", "0"], cwd=ROOT, timeout=60,
                          env={"PATH": "/usr/bin:/bin", "DATA_FOLDER": str(tmp_path), "STORAGE_MODE": "s3"},
                          capture_output=True, text=True, check=False)
-    assert run.returncode != 0 and "Traceback" not in run.stderr, run.stderr
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr  # a wrong configuration
     assert "ephitup: STORAGE_MODE=s3 but S3_BUCKET_NAME, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY are not set" \
         in run.stderr
+
+
+def test_renders_own_start_command_exits_3_in_one_line_when_its_database_is_unavailable(tmp_path: Path) -> None:
+    """A configuration that is right but a database that does not answer: uvicorn's own code for a failed start."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: refused
+        url = f"postgresql://ephitup@127.0.0.1:{closed.getsockname()[1]}/records"
+        run = subprocess.run([sys.executable, "-m", "uvicorn", "app.main:app", "--port", "0"], cwd=ROOT, timeout=60,
+                             env={"PATH": "/usr/bin:/bin", "DATA_FOLDER": str(tmp_path), "DATABASE_URL": url},
+                             capture_output=True, text=True, check=False)
+    assert run.returncode == 3 and "Traceback" not in run.stderr, run.stderr
+    assert "ephitup: the records' PostgreSQL database did not answer" in run.stderr
+
+
+def test_dev_with_s3_on_and_no_emulator_installed_says_how_to_install_it(tmp_path: Path) -> None:
+    """`make run` installs only the app's lock; moto (the emulator) comes with `make test`."""
+    without_moto = ("import sys; sys.modules['moto'] = sys.modules['moto.server'] = None; "
+                    "from scripts.cli import main; "
+                    f"sys.exit(main(['dev', '--stack', 'prod', '--data-folder', {str(tmp_path)!r}]))")
+    run = subprocess.run([sys.executable, "-c", without_moto], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         env={"PATH": "/usr/bin:/bin"}, check=False)
+    assert run.returncode == 2 and run.stderr.count("\n") == 1 and "Traceback" not in run.stderr, run.stderr
+    assert "S3 emulator (moto), a dev dependency" in run.stderr and "make test" in run.stderr

@@ -38,3 +38,10 @@ def test_json_answers_name_their_models(tmp_path: Path) -> None:
     assert set(created) >= {"201", "401", "413", "415", "422", "503"}
     assert paths["/health"]["get"]["responses"]["503"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/HealthOut"}
+
+
+def test_no_page_loads_a_script_from_another_host(tmp_path: Path) -> None:
+    """FastAPI's /docs and /redoc pull Swagger UI and ReDoc from a public CDN: the app serves neither."""
+    with LiveApp({"DATA_FOLDER": str(tmp_path), "STORAGE_MODE": "local"}) as client:
+        assert client.get("/docs").status_code == client.get("/redoc").status_code == 404
+        assert client.get("/openapi.json").json()["info"]["title"] == "ephitup"

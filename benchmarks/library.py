@@ -1,0 +1,209 @@
+"""A library of a million episodes: does every request and pass cost the same at any size?
+
+Run by hand: ``.venv/bin/python -m benchmarks.library [--sizes 1000,100000,1000000] [--rounds 3]``.
+
+Each size is a data folder of N episodes in local mode (SQLite records in the app's own schema, bulk
+inserted in one transaction, and a small file per episode in the seed's layout), measured against the
+smallest size in the same run, ratios per round:
+
+- start-up: ``uvicorn app.main:app`` to its first ``/health`` 200 (÷ an empty data folder);
+- a listing page (``GET /api/podcasts/episodes``, the default page, and the next page by its ``Link``):
+  median latency of 30, and the app's RSS after them;
+- ``/health`` with the token, p99 of 300 while one client walks the listing page by page and another
+  uploads episodes;
+- one background health pass (``Watch.once`` and ``Watch.problems``, in process), the fastest of five;
+- ``ephitup orphans`` (a dry run): wall time and peak RSS against ``find DATA -type f | sort`` over the
+  same tree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from app.databases import RECORDS_FILE
+from app.episodes import local_audio_key
+from app.records import Records
+from app.runtime import Runtime
+from app.settings import Settings
+from app.storage import LocalStorage
+from benchmarks._harness import app_server, median
+
+TOKEN = "bench-token-" + "0" * 32
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+COLUMNS = ("id", "name", "user_id", "audio_ref", "local_key", "content_type", "size", "sha256", "state",
+           "attempts", "next_attempt_at", "last_error", "etag", "created_at", "updated_at")
+
+
+def build_library(data: Path, count: int) -> None:
+    """``count`` stored episodes: the app's schema (``Records`` makes it), rows in one transaction, a file each."""
+    Records(data / RECORDS_FILE).close()
+    local, started = LocalStorage(data), time.time() - count
+
+    def rows():  # type: ignore[no-untyped-def]
+        for n in range(count):
+            key = local_audio_key(f"show-{n}", ".mp3")
+            path = data / key
+            path.parent.mkdir(parents=True)
+            path.write_bytes(b"\xff\xfb")
+            yield (uuid.uuid4().hex, f"Show {n}", f"user-{n % 50}", local.reference(key), None, "audio/mpeg", 2,
+                   "0" * 64, "stored", 0, 0.0, None, None, started + n, started + n)
+
+    with sqlite3.connect(data / RECORDS_FILE) as db:
+        db.executemany(f"INSERT INTO episodes ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+                       rows())
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def start_up_seconds(data: Path) -> float:
+    started = time.perf_counter()
+    server, _ = app_server({"DATA_FOLDER": str(data), "STORAGE_MODE": "local", "APP_TOKEN": TOKEN})
+    seconds = time.perf_counter() - started
+    server.stop()
+    return seconds
+
+
+def serving_figures(data: Path) -> dict[str, float]:
+    """Listing latency and RSS, then /health's p99 under listings and uploads, on one running app."""
+    server, base = app_server({"DATA_FOLDER": str(data), "STORAGE_MODE": "local", "APP_TOKEN": TOKEN})
+    try:
+        with httpx.Client(base_url=base, headers=AUTH, timeout=60) as client:
+            while "clean-up is running" in client.get("/health").text:
+                time.sleep(0.2)  # the start's background walk of the data folder: not what is measured
+            latencies = []
+            for _ in range(15):
+                for url in ("/api/podcasts/episodes", client.get("/api/podcasts/episodes").links["next"]["url"]):
+                    began = time.perf_counter()
+                    client.get(url).raise_for_status()
+                    latencies.append(time.perf_counter() - began)
+            figures = {"page_ms": median(latencies) * 1000, "rss_mib": rss_mib(server.popen.pid)}
+            figures["health_p99_ms"] = _health_under_load(client, base)
+        return figures
+    finally:
+        server.stop()
+
+
+def _health_under_load(client: httpx.Client, base: str) -> float:
+    stop = threading.Event()
+
+    def walk() -> None:
+        with httpx.Client(base_url=base, headers=AUTH, timeout=60) as lister:
+            url: str | None = "/api/podcasts/episodes"
+            while not stop.is_set() and url:
+                url = lister.get(url).links.get("next", {}).get("url")
+
+    def upload() -> None:
+        with httpx.Client(base_url=base, headers=AUTH, timeout=60) as uploader:
+            while not stop.is_set():
+                uploader.post("/api/podcasts/episodes", data={"name": "bench"},
+                              files={"audio": ("a.mp3", b"\xff\xfb" * 4096, "audio/mpeg")}).raise_for_status()
+
+    load = [threading.Thread(target=walk), threading.Thread(target=upload)]
+    for thread in load:
+        thread.start()
+    samples = []
+    try:
+        for _ in range(300):
+            began = time.perf_counter()
+            client.get("/health").raise_for_status()
+            samples.append(time.perf_counter() - began)
+    finally:
+        stop.set()
+        for thread in load:
+            thread.join()
+    return statistics.quantiles(samples, n=100)[98] * 1000
+
+
+def health_pass_ms(data: Path) -> float:
+    with Runtime.open(Settings.from_env({"DATA_FOLDER": str(data), "STORAGE_MODE": "local"})) as runtime:
+        passes = []
+        for _ in range(5):
+            began = time.perf_counter()
+            runtime.watch.once()
+            runtime.watch.problems()
+            passes.append(time.perf_counter() - began)
+    return min(passes) * 1000
+
+
+def measured(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """(seconds, peak RSS in MiB) of one command, from its own resource usage."""
+    began = time.perf_counter()
+    process = subprocess.Popen(argv, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    _, _, usage = os.wait4(process.pid, 0)
+    return time.perf_counter() - began, usage.ru_maxrss / 1024
+
+
+def orphans_figures(data: Path) -> dict[str, float]:
+    seconds, rss = measured([sys.executable, "-m", "scripts.cli", "orphans"],
+                            {"DATA_FOLDER": str(data), "STORAGE_MODE": "local"})
+    baseline, baseline_rss = measured(["sh", "-c", f"find {data} -type f | sort > /dev/null"])
+    return {"orphans_s": seconds, "orphans_rss_mib": rss, "find_sort_s": baseline, "find_sort_rss_mib": baseline_rss}
+
+
+def round_of(libraries: dict[int, Path], empty: Path) -> dict[int, dict[str, float]]:
+    empty_start = start_up_seconds(empty)
+    figures = {}
+    for size, data in libraries.items():
+        figures[size] = {"start_s": start_up_seconds(data), "empty_start_s": empty_start,
+                         **serving_figures(data), "pass_ms": health_pass_ms(data), **orphans_figures(data)}
+        print(f"  {size:>9,}: " + ", ".join(f"{k} {v:.3g}" for k, v in figures[size].items()), flush=True)
+    return figures
+
+
+RATIOS = {  # name: (how, target)
+    "listing page latency ÷ smallest": (lambda f, b: f["page_ms"] / b["page_ms"], "<= 1.3"),
+    "app RSS after listings ÷ smallest": (lambda f, b: f["rss_mib"] / b["rss_mib"], "<= 1.3"),
+    "/health p99 under load (ms)": (lambda f, b: f["health_p99_ms"], "<= 20"),
+    "health pass ÷ smallest": (lambda f, b: f["pass_ms"] / b["pass_ms"], "<= 2"),
+    "start-up ÷ empty": (lambda f, b: f["start_s"] / f["empty_start_s"], "<= 1.5"),
+    "orphans peak RSS (MiB)": (lambda f, b: f["orphans_rss_mib"], "<= 64"),
+    "orphans time ÷ find | sort": (lambda f, b: f["orphans_s"] / f["find_sort_s"], "<= 3"),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000,100000", help="episodes per library, smallest first")
+    parser.add_argument("--rounds", type=int, default=3)
+    options = parser.parse_args()
+    sizes = [int(size) for size in options.sizes.split(",")]
+    with tempfile.TemporaryDirectory(prefix="ephitup-library-") as folder:
+        libraries = {}
+        for size in sizes:
+            began = time.perf_counter()
+            libraries[size] = Path(folder) / f"library-{size}"
+            build_library(libraries[size], size)
+            print(f"built {size:,} episodes in {time.perf_counter() - began:.1f} s", flush=True)
+        (empty := Path(folder) / "empty").mkdir()
+        rounds = []
+        for number in range(options.rounds):
+            print(f"round {number + 1}", flush=True)
+            rounds.append(round_of(libraries, empty))
+    print(f"\n{'figure':<36} {'size':>10} {'min':>8} {'median':>8} {'max':>8}  target")
+    for name, (how, target) in RATIOS.items():
+        for size in sizes[1:] or sizes:
+            values = sorted(how(r[size], r[sizes[0]]) for r in rounds)
+            print(f"{name:<36} {size:>10,} {values[0]:>8.2f} {statistics.median(values):>8.2f} {values[-1]:>8.2f}  "
+                  f"{target}")
+
+
+if __name__ == "__main__":
+    main()
