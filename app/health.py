@@ -22,7 +22,7 @@ from typing import Literal
 from app.background import Gate, Reconciler, every
 from app.backups import RecordsBackups
 from app.records import Records
-from app.storage import StorageAccessDeniedError, StorageError, parse_s3_url
+from app.storage import StorageAccessDeniedError, StorageError
 from app.storage.stores import Stores
 
 
@@ -146,11 +146,8 @@ class Watch:
         self.s3 = found
 
     def count_stranded(self) -> None:
-        counts: dict[str, int] = {}
-        for reference in self.records.s3_audio_refs():
-            bucket = parse_s3_url(reference)[0]
-            if self.stores.remote is None or not self.stores.remote.holds(bucket):
-                counts[bucket] = counts.get(bucket, 0) + 1
+        held = set() if self.stores.remote is None else self.stores.remote.names()
+        counts = self.records.episodes_by_bucket(leaving_out=held)
         have = "no S3 configured" if self.stores.remote is None else self.stores.remote.name
         self.stranded = [Problem("error", f"{count} episode(s) point at s3://{bucket}/ but this app has {have}: their "
                                           "audio answers 503. Configure S3 for that bucket again, or bring the audio "

@@ -1,9 +1,8 @@
 """Episode and source records, schema versioned, in SQLite (``$DATA_FOLDER/app.db``) or PostgreSQL.
 
-``SCHEMA_STEPS[i]`` takes a database from version ``i`` to ``i + 1``; a later change appends a step and
-existing databases are brought forward at open. The steps are written once for both engines (types
-both read the same way: BIGINT, DOUBLE PRECISION, TEXT). Callers use the named queries and writes
-below; no SQL leaves this module, and ``app/databases.py`` is the only place that knows the engine.
+The schema's steps (``app/schema.py``) bring a database forward at open. Callers use the named queries
+and writes below; no other SQL leaves this module, and ``app/databases.py`` is the only place that knows
+the engine.
 
 An episode's ``audio_ref`` is where its audio is authoritative *now*; ``local_key`` names a local
 copy that still exists (before upload, or until it is safely deleted after one).
@@ -12,95 +11,18 @@ copy that still exists (before upload, or until it is safely deleted after one).
 from __future__ import annotations
 
 import time
-from dataclasses import astuple, dataclass, fields, replace
+from collections.abc import Iterator
+from dataclasses import astuple, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from app.databases import Database, Row, SqliteDatabase
-
-EpisodeState = Literal["stored", "pending_upload"]
-
-SCHEMA_STEPS: tuple[str, ...] = (
-    """
-    CREATE TABLE episodes (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        user_id TEXT,
-        audio_ref TEXT NOT NULL,
-        local_key TEXT,
-        content_type TEXT NOT NULL,
-        size BIGINT NOT NULL,
-        sha256 TEXT NOT NULL,
-        etag TEXT,
-        state TEXT NOT NULL CHECK (state IN ('stored', 'pending_upload')),
-        attempts INTEGER NOT NULL DEFAULT 0,
-        next_attempt_at DOUBLE PRECISION NOT NULL DEFAULT 0,
-        last_error TEXT,
-        created_at DOUBLE PRECISION NOT NULL,
-        updated_at DOUBLE PRECISION NOT NULL
-    );
-    CREATE INDEX episodes_pending ON episodes (state, next_attempt_at);
-    CREATE TABLE sources (
-        id TEXT PRIMARY KEY,
-        filename TEXT NOT NULL,
-        ref TEXT NOT NULL,
-        content_type TEXT NOT NULL,
-        size BIGINT NOT NULL,
-        created_at DOUBLE PRECISION NOT NULL
-    );
-    """,
-    # v2: the reference an episode's audio had before `fix-keys` moved it, until the old copy is gone
-    "ALTER TABLE episodes ADD COLUMN superseded_ref TEXT",
-    # v3: the orders listings are paged in (keyset: after (created_at, id)), overall and per user; the few
-    # episodes with a local copy to let go of, which the reconciler looks for on every pass
-    """
-    CREATE INDEX episodes_by_time ON episodes (created_at, id);
-    CREATE INDEX episodes_by_user ON episodes (user_id, created_at, id);
-    CREATE INDEX sources_by_time ON sources (created_at, id);
-    CREATE INDEX episodes_local_copies ON episodes (state, created_at) WHERE local_key IS NOT NULL;
-    """,
-)
-
-Position = tuple[float, str]  # (created_at, id): where a page of a listing starts after
+from app.schema import BUCKETS_FILLED, SCHEMA_STEPS, Episode, EpisodeState, Position, Source
+from app.storage.references import InvalidReferenceError, parse_s3_url
 
 
 class RecordNotFoundError(KeyError):
     """No record with that id: never created, or deleted (perhaps while another thread worked on it)."""
-
-
-@dataclass(frozen=True)
-class Episode:
-    id: str
-    name: str
-    user_id: str | None
-    audio_ref: str
-    local_key: str | None
-    content_type: str
-    size: int
-    sha256: str
-    etag: str | None
-    state: EpisodeState
-    attempts: int
-    next_attempt_at: float
-    last_error: str | None
-    created_at: float
-    updated_at: float
-    superseded_ref: str | None = None
-
-
-
-@dataclass(frozen=True)
-class Source:
-    id: str
-    filename: str
-    ref: str
-    content_type: str
-    size: int
-    created_at: float
-
-    def moved_to(self, ref: str) -> Source:
-        return replace(self, ref=ref)
-
 
 
 class Records:
@@ -108,7 +30,19 @@ class Records:
 
     def __init__(self, database: Database | Path) -> None:
         self._db = SqliteDatabase(database) if isinstance(database, Path) else database
+        self._db.upgrade(SCHEMA_STEPS[:BUCKETS_FILLED])
+        if self._db.schema_version() == BUCKETS_FILLED:  # the column is there, its index not yet
+            self._fill_buckets()
         self._db.upgrade(SCHEMA_STEPS)
+
+    def _fill_buckets(self) -> None:
+        """Each S3 episode's ``audio_bucket``, one bucket at a time (there are few); a rerun after a crash
+        finds the rest, as the version stays below the index's until it is done."""
+        while found := self._query("SELECT audio_ref FROM episodes WHERE audio_bucket IS NULL AND audio_ref LIKE "
+                                   "'s3://%' LIMIT 1"):
+            bucket = bucket_of(found[0]["audio_ref"])
+            self._db.write("UPDATE episodes SET audio_bucket = ? WHERE audio_bucket IS NULL AND audio_ref LIKE ?",
+                           (bucket, f"s3://{bucket}/%"))
 
     @property
     def engine(self) -> str:
@@ -146,7 +80,7 @@ class Records:
                   "content_type": content_type, "size": size, "sha256": sha256, "state": state, "attempts": 0,
                   "next_attempt_at": next_attempt_at, "last_error": None, "etag": etag,
                   "created_at": now if created_at is None else created_at,
-                  "updated_at": now}
+                  "updated_at": now, "audio_bucket": bucket_of(audio_ref)}
         columns = ", ".join(values)
         self._db.write(f"INSERT INTO episodes ({columns}) VALUES ({', '.join('?' * len(values))})",
                        tuple(values.values()))
@@ -179,12 +113,18 @@ class Records:
         (SQLite then skips the fsync).
         """
         values["updated_at"] = time.time()
+        if "audio_ref" in values:
+            values["audio_bucket"] = bucket_of(values["audio_ref"])
         assignments = ", ".join(f"{column} = ?" for column in values)
         rows = self._db.write(f"UPDATE episodes SET {assignments} WHERE id = ? RETURNING *",
                               (*values.values(), episode_id), durable=durable)
         if not rows:
             raise RecordNotFoundError(episode_id)
         return _row(Episode, rows[0])
+
+    def has_id_starting(self, prefix: str) -> bool:
+        """Whether an episode's id starts with ``prefix`` (ids are lowercase hex: a range of the primary key)."""
+        return bool(self._query("SELECT 1 FROM episodes WHERE id >= ? AND id < ? LIMIT 1", (prefix, prefix + "~")))
 
     def episode(self, episode_id: str) -> Episode:
         return self._one(Episode, "episodes", episode_id)  # type: ignore[no-any-return]
@@ -225,13 +165,33 @@ class Records:
                            "SELECT created_at, size, ref FROM sources")
         return [(row["created_at"], row["size"], row["ref"]) for row in rows]
 
-    def s3_audio_refs(self) -> list[str]:
-        """Every episode reference into S3 (``s3://...``)."""
-        return [row["audio_ref"] for row in self._query("SELECT audio_ref FROM episodes WHERE audio_ref LIKE 's3://%'")]
+    def episodes_by_bucket(self, leaving_out: set[str]) -> dict[str, int]:
+        """How many episodes have their audio in each bucket (or access point) but those left out: the few
+        buckets are read from their index one after the other (a loose index scan), then only the episodes of
+        the buckets asked about are counted; the work grows with those, not with the library."""
+        buckets = self._query(
+            "WITH RECURSIVE b(bucket) AS (SELECT MIN(audio_bucket) FROM episodes UNION ALL SELECT (SELECT "
+            "MIN(audio_bucket) FROM episodes WHERE audio_bucket > b.bucket) FROM b WHERE b.bucket IS NOT NULL) "
+            "SELECT bucket FROM b WHERE bucket IS NOT NULL")
+        return {row["bucket"]: self._query("SELECT COUNT(*) AS n FROM episodes WHERE audio_bucket = ?",
+                                           (row["bucket"],))[0]["n"]
+                for row in buckets if row["bucket"] not in leaving_out}
 
     def stored_with_local_copies(self) -> list[Episode]:
         """Switched to S3 but a local copy is still known: a crash came before it was let go of."""
         return self._episodes("local_key IS NOT NULL AND state = 'stored'")
+
+    def references(self, page: int = 1000) -> Iterator[tuple[str, str]]:
+        """("episode <id>" or "source <id>", reference) of every reference a record holds, read a page at a
+        time (the lock is held for a page, never for the library)."""
+        for table, columns in (("episodes", ("audio_ref", "local_key", "superseded_ref")), ("sources", ("ref",))):
+            after: Position | None = None
+            while rows := self._query(f"SELECT created_at, id, {', '.join(columns)} FROM {table} WHERE "
+                                      f"{_after(after, None)[0]} ORDER BY created_at, id LIMIT ?",
+                                      (*_after(after, None)[1], page)):
+                for row in rows:
+                    yield from ((f"{table[:-1]} {row['id']}", row[c]) for c in columns if row[c])
+                after = (rows[-1]["created_at"], rows[-1]["id"])
 
     def episode_page(self, after: Position | None, limit: int, user_id: str | None = None) -> list[Episode]:
         """At most ``limit`` episodes in creation order after ``after``: stable while records come and go,
@@ -255,11 +215,12 @@ class Records:
     def adopt(self, episodes: list[Episode], sources: list[Source]) -> None:
         """Records from another database, as they are; those already here are left alone (a rerun)."""
         for kind, table, rows in ((Episode, "episodes", episodes), (Source, "sources", sources)):
-            columns = [f.name for f in fields(kind)]
+            columns = [f.name for f in fields(kind)] + (["audio_bucket"] if kind is Episode else [])
             sql = (f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
                    "ON CONFLICT (id) DO NOTHING")
             for row in rows:
-                self._db.write(sql, astuple(row))
+                bucket = (bucket_of(row.audio_ref),) if isinstance(row, Episode) else ()
+                self._db.write(sql, (*astuple(row), *bucket))
 
     # -- sources ----------------------------------------------------------------------------------
 
@@ -289,6 +250,14 @@ def _after(after: Position | None, also: tuple[str, tuple[Any, ...]] | None) -> 
         clauses.append("(created_at, id) > (?, ?)")
         params += after
     return " AND ".join(clauses) or "TRUE", tuple(params)
+
+
+def bucket_of(reference: str) -> str | None:
+    """The bucket or access point of an ``s3://`` reference; None for one on the disk."""
+    try:
+        return parse_s3_url(reference)[0] if reference.startswith("s3://") else None
+    except InvalidReferenceError:
+        return None
 
 
 def _row(kind: type, row: Row) -> Any:

@@ -122,8 +122,12 @@ class Storage(abc.ABC):
         """The cheapest call that proves the store answers with these credentials; raises a ``StorageError``."""
 
     def holds(self, bucket: str) -> bool:
-        """Whether a reference's bucket part names this store (only object stores have buckets)."""
-        return False
+        """Whether a reference's bucket part names this store."""
+        return bucket in self.names()
+
+    def names(self) -> set[str]:
+        """The names references give this store's bucket (only object stores have buckets)."""
+        return set()
 
     def exists(self, key: str) -> bool:
         try:

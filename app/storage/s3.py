@@ -70,9 +70,9 @@ class S3Storage(Storage):
         with self._errors("s3:ListBucket", "episodes/"):
             self.client.list_objects_v2(Bucket=self.target, Prefix="episodes/", MaxKeys=1)
 
-    def holds(self, bucket: str) -> bool:
-        """Whether a reference's bucket part names this store (bucket, access-point ARN or alias)."""
-        return bucket in {self.bucket_name, self.target, self.config.access_point} - {None}
+    def names(self) -> set[str]:
+        """Every name a reference's bucket part may give this store: bucket, access-point ARN or alias."""
+        return {name for name in (self.bucket_name, self.target, self.config.access_point) if name}
 
     def save_file(self, key: str, path: Path, content_type: str, expected_sha256: str | None = None,
                   if_absent: bool = False, description: Description | None = None) -> ObjectStat:

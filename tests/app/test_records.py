@@ -74,3 +74,41 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise() -> None:
     assert "\r[" + "#" * 30 + "] 4/4 files, 4.0/4.0 MiB" in terminal.getvalue()
     assert log.getvalue().splitlines()[-1].startswith("progress: 4/4 files, 4.0/4.0 MiB, ")
     assert len(log.getvalue().splitlines()) == 1  # not a line per file: every interval, and at the end
+
+
+def test_a_database_from_before_the_bucket_column_gets_each_episodes_bucket(tmp_path: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "app.db") as old:  # version 3, as the last release left it
+        for step in app.records.SCHEMA_STEPS[:3]:
+            old.executescript(step)
+        old.execute("PRAGMA user_version = 3")
+        for n, ref in enumerate(["s3://old-bucket/episodes/a.mp3", "s3://old-bucket/episodes/b.mp3",
+                                 "s3://arn:aws:s3:us-east-2:123456789012:accesspoint/ap/episodes/c.mp3",
+                                 "podcasts/episodes/d/audio/d.mp3"]):
+            old.execute("INSERT INTO episodes (id, name, audio_ref, content_type, size, sha256, state, created_at, "
+                        "updated_at) VALUES (?, 'n', ?, 'audio/mpeg', 1, 'x', 'stored', ?, ?)", (f"e{n}", ref, n, n))
+    db = Records(tmp_path / "app.db")
+    try:
+        assert db.schema_version == len(app.records.SCHEMA_STEPS)
+        assert db.episodes_by_bucket(leaving_out=set()) == {
+            "old-bucket": 2, "arn:aws:s3:us-east-2:123456789012:accesspoint/ap": 1}
+        assert db.episodes_by_bucket(leaving_out={"old-bucket"}) == {
+            "arn:aws:s3:us-east-2:123456789012:accesspoint/ap": 1}
+        db.move_audio("e3", "s3://new-bucket/episodes/d.mp3")
+        assert db.episodes_by_bucket(leaving_out={"old-bucket"})["new-bucket"] == 1
+    finally:
+        db.close()
+
+
+def test_the_buckets_are_read_from_their_index_not_from_every_episode(tmp_path: Path) -> None:
+    db = Records(tmp_path / "app.db")
+    try:
+        plan = " ".join(row["detail"] for row in db._query(
+            "EXPLAIN QUERY PLAN SELECT MIN(audio_bucket) FROM episodes WHERE audio_bucket > 'a'"))
+        counted = " ".join(row["detail"] for row in db._query(
+            "EXPLAIN QUERY PLAN SELECT COUNT(*) AS n FROM episodes WHERE audio_bucket = 'a'"))
+        assert "episodes_by_bucket" in plan and "episodes_by_bucket" in counted, (plan, counted)
+        assert "SCAN episodes" not in plan + counted
+    finally:
+        db.close()
