@@ -1,13 +1,20 @@
 """What the records know against what the stores hold: the orphans on each side, and the space used.
 
-One pass over the records, one walk of the data folder and at most one S3 listing per prefix; nothing
-here changes anything (``remove`` is the one writer, and only for what ``find_orphans`` returned).
+One pass over the records (a page at a time), one walk of the data folder and at most one S3 listing per
+prefix, merged in key order; nothing here changes anything (``remove`` is the one writer, and only for
+what ``find_orphans`` returned).
 """
 
 from __future__ import annotations
 
+import sqlite3
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
 
 from app.databases import RECORDS_FILE
 from app.records import Records
@@ -30,54 +37,82 @@ class Orphans:
         return len(self.objects) + len(self.files) + len(self.missing)
 
 
-def referenced(records: Records, stores: Stores) -> tuple[set[str], set[str], list[tuple[str, str]]]:
-    """(local keys, S3 keys, [(record, reference)]) of every reference a record holds."""
-    local: set[str] = set()
-    remote: set[str] = set()
-    every: list[tuple[str, str]] = []
-    for episode in records.episodes():
-        for reference in (episode.audio_ref, episode.local_key, episode.superseded_ref):
-            if reference:
-                every.append((f"episode {episode.id}", reference))
-    every += [(f"source {source.id}", source.ref) for source in records.sources()]
-    for _, reference in every:
-        try:
-            location = stores.where(reference)
-        except InvalidReferenceError:
-            continue
-        (remote if location.is_s3 else local).add(location.key)
-    return local, remote, every
-
-
-def listing(storage: Storage) -> list[ObjectStat]:
-    """Everything the app may have written to this store (one listing per prefix)."""
-    return [stat for prefix in PREFIXES[storage.kind] for stat in storage.list(prefix)]
+def listing(storage: Storage) -> Iterator[ObjectStat]:
+    """Everything the app may have written to this store, in key order (one listing per prefix)."""
+    for prefix in PREFIXES[storage.kind]:
+        yield from storage.list(prefix)
 
 
 def find_orphans(records: Records, stores: Stores, grace_seconds: float, now: float | None = None) -> Orphans:
+    """Each store's listing merged with the records' references sorted the same way: no stat per record, and
+    memory bounded whatever the size (the references are sorted in a temporary SQLite file)."""
     now = time.time() if now is None else now
-    local_keys, remote_keys, every = referenced(records, stores)
-    found = Orphans()
-    stores_and_keys: list[tuple[Storage, set[str], list[ObjectStat]]] = [(stores.local, local_keys, found.files)]
-    if stores.remote is not None:
-        stores_and_keys.append((stores.remote, remote_keys, found.objects))
-    for storage, keys, orphans in stores_and_keys:
-        for stat in listing(storage):
-            if stat.key in keys or stat.key.startswith(KEPT_ORPHANS):
-                continue
-            (found.young if now - stat.last_modified.timestamp() < grace_seconds else orphans).append(stat)
-    missing: dict[tuple[str, str], str] = {}
-    for record, reference in every:
-        try:
-            storage, key = stores.locate(reference)
-            if not storage.exists(key):
-                missing[(record, reference)] = f"{record}: {reference}"
-        except (StorageError, InvalidReferenceError) as error:
-            missing[(record, reference)] = f"{record}: {reference} ({error})"
-    if missing:  # the live app deletes the record first, then the file: one deleted meanwhile is not missing
-        still = set(referenced(records, stores)[2])
-        found.missing = [text for pair, text in missing.items() if pair in still]
+    found, missing = Orphans(), []
+    with tempfile.TemporaryDirectory(prefix="ephitup-orphans-") as folder, \
+            closing(sqlite3.connect(Path(folder) / "references.db")) as sorter:
+        missing += _sort_references(records, stores, sorter)
+        stores_and_orphans: list[tuple[Storage, list[ObjectStat]]] = [(stores.local, found.files)]
+        if stores.remote is not None:
+            stores_and_orphans.append((stores.remote, found.objects))
+        for storage, orphans in stores_and_orphans:
+            known = sorter.execute("SELECT key, record, reference FROM refs WHERE store = ? ORDER BY key",
+                                   (storage.kind,))
+            for stat in _unreferenced(listing(storage), known, missing):
+                if not stat.key.startswith(KEPT_ORPHANS):
+                    (found.young if now - stat.last_modified.timestamp() < grace_seconds else orphans).append(stat)
+    # the live app deletes the record first, then the file: one deleted meanwhile is not missing
+    found.missing = [text for record, reference, text in missing if _still_refers(records, record, reference)]
     return found
+
+
+def _sort_references(records: Records, stores: Stores, sorter: sqlite3.Connection) -> list[tuple[str, str, str]]:
+    """Every reference of a listed prefix into ``refs`` (store, key); those the listings cannot answer for (a
+    key outside the listed prefixes, a store this app lacks) are checked one by one: the missing ones."""
+    sorter.execute("CREATE TABLE refs (store TEXT, key TEXT, record TEXT, reference TEXT)")
+    missing = []
+    references = records.references()
+    while batch := list(islice(references, 1000)):
+        rows = []
+        for record, reference in batch:
+            try:
+                storage, key = stores.locate(reference)
+                if key.startswith(PREFIXES[storage.kind]):
+                    rows.append((storage.kind, key, record, reference))
+                elif not storage.exists(key):
+                    missing.append((record, reference, f"{record}: {reference}"))
+            except (StorageError, InvalidReferenceError) as error:
+                missing.append((record, reference, f"{record}: {reference} ({error})"))
+        sorter.executemany("INSERT INTO refs VALUES (?, ?, ?, ?)", rows)
+    return missing
+
+
+def _unreferenced(listed: Iterator[ObjectStat], known: Iterator[tuple[str, str, str]],
+                  missing: list[tuple[str, str, str]]) -> Iterator[ObjectStat]:
+    """A merge of two key-ordered streams: what is listed but not known is yielded, what is known but not
+    listed goes to ``missing``."""
+    reference = next(known, None)
+    for stat in listed:
+        while reference is not None and reference[0] < stat.key:
+            missing.append((reference[1], reference[2], f"{reference[1]}: {reference[2]}"))
+            reference = next(known, None)
+        if reference is None or reference[0] != stat.key:
+            yield stat
+        while reference is not None and reference[0] == stat.key:
+            reference = next(known, None)
+    while reference is not None:
+        missing.append((reference[1], reference[2], f"{reference[1]}: {reference[2]}"))
+        reference = next(known, None)
+
+
+def _still_refers(records: Records, record: str, reference: str) -> bool:
+    kind, _, record_id = record.partition(" ")
+    try:
+        if kind == "source":
+            return records.source(record_id).ref == reference
+        episode = records.episode(record_id)
+    except KeyError:
+        return False
+    return reference in (episode.audio_ref, episode.local_key, episode.superseded_ref)
 
 
 def remove(orphans: Orphans, stores: Stores) -> list[str]:
@@ -122,7 +157,11 @@ def measure_usage(records: Records, stores: Stores, total: int, free: int, windo
         top = stat.key.split("/", 1)[0]
         name = top if top in ("uploads", "podcasts") else "records" if top.startswith(RECORDS_FILE) else "other"
         by_folder[name] += stat.size
-    remote = listing(stores.remote) if stores.remote is not None else None
+    s3_bytes = s3_objects = None
+    if stores.remote is not None:
+        s3_bytes = s3_objects = 0
+        for stat in listing(stores.remote):
+            s3_bytes, s3_objects = s3_bytes + stat.size, s3_objects + 1
     since = now - window_days * 86400
     first, recent = now, 0
     for created_at, size, reference in records.stored_sizes():
@@ -130,5 +169,4 @@ def measure_usage(records: Records, stores: Stores, total: int, free: int, windo
         if created_at >= since and _on_disk(stores, reference):
             recent += size
     days = max(min(window_days, (now - first) / 86400), 1 / 24)
-    return Usage(total, free, by_folder, sum(s.size for s in remote) if remote is not None else None,
-                 len(remote) if remote is not None else None, recent / days, days)
+    return Usage(total, free, by_folder, s3_bytes, s3_objects, recent / days, days)

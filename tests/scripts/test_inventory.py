@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from app.runtime import Runtime
 from app.settings import Settings
+from app.storage import ObjectStat
 from scripts.cli import main
 from tests.support.aws import s3_env
 from tests.support.live import files_under
@@ -117,15 +119,41 @@ def test_an_episode_the_live_app_deletes_during_the_scan_is_not_reported_missing
 
     with Runtime.open(Settings.from_env(env)) as runtime:
         doomed = runtime.sources.create(io.BytesIO(b"%PDF"), "gone.pdf", "application/pdf")
-    original, deleted = LocalStorage.exists, []
+    original, deleted = LocalStorage.list, []
 
-    def deleted_meanwhile(self: LocalStorage, key: str) -> bool:
-        if not deleted and doomed.ref.endswith(key):  # the app's DELETE lands between the two reads
+    def deleted_meanwhile(self: LocalStorage, prefix: str = "") -> Iterator[ObjectStat]:
+        if not deleted:  # the app's DELETE lands between reading the records and listing the files
             with Runtime.open(Settings.from_env(env)) as app:
                 app.sources.delete(doomed)
-            deleted.append(key)
-        return original(self, key)
+            deleted.append(prefix)
+        return original(self, prefix)
 
-    monkeypatch.setattr(LocalStorage, "exists", deleted_meanwhile)
+    monkeypatch.setattr(LocalStorage, "list", deleted_meanwhile)
     assert main(["orphans", "--delete"]) == 0 and deleted
     assert "records whose object or file is gone: 0" in capsys.readouterr().out
+
+
+def test_the_merge_of_listing_and_records_holds_for_keys_that_sort_around_the_separator(tmp_path: Path) -> None:
+    """The listing walks folders in key order and the references are sorted apart: names with `-`, `.` and
+    non-ASCII sort around `/`, so a merge that disagreed on the order would call a known file an orphan."""
+    from app.inventory import find_orphans
+    from app.records import Records
+    from app.storage import LocalStorage
+    from app.storage.stores import Stores
+
+    data = tmp_path / "data"
+    local = LocalStorage(data)
+    keys = ["podcasts/a-b/x.mp3", "podcasts/a/x.mp3", "podcasts/a.b/x.mp3", "podcasts/é/x.mp3", "podcasts/z/x.mp3"]
+    for key in keys:
+        (data / key).parent.mkdir(parents=True, exist_ok=True)
+        (data / key).write_bytes(b"x")
+    records = Records(data / "app.db")
+    try:
+        for n, key in enumerate([*keys[1:4], "podcasts/gone/x.mp3"]):  # a-b and z unreferenced; one missing
+            records.add_episode(id=f"e{n}", name="n", user_id=None, audio_ref=local.reference(key), local_key=None,
+                                content_type="audio/mpeg", size=1, sha256="x", state="stored")
+        found = find_orphans(records, Stores(local, None), grace_seconds=0)
+    finally:
+        records.close()
+    assert sorted(stat.key for stat in found.files) == ["podcasts/a-b/x.mp3", "podcasts/z/x.mp3"]
+    assert found.missing == [f"episode e3: {local.reference('podcasts/gone/x.mp3')}"] and found.objects == []
