@@ -17,6 +17,10 @@ from app.health import Problem
 log = logging.getLogger("ephitup")
 
 
+class ShuttingDown(Exception):
+    """The app closes its records: the clean-up stops, to run again at the next start."""
+
+
 class CrashCleanup:
     def __init__(self, episodes: Episodes, gate: Gate, clock: Callable[[], float] = time.time) -> None:
         self.episodes, self.gate = episodes, gate
@@ -28,17 +32,23 @@ class CrashCleanup:
         try:
             for key in self.episodes.local.remove_partials():  # never referenced by a record
                 log.info("removed an interrupted write: %s", key)
-            with self.gate.open() as usable:  # the records only for this read: other passes are not held up
-                if not usable:
-                    return
-                known = self.episodes.recorded_prefixes()
-            for key in self.episodes.remove_unrecorded_audio(known, written_before=self.started_at):
+            for key in self.episodes.remove_unrecorded_audio(self._recorded, written_before=self.started_at):
                 log.info("removed audio a crash left before its record was written: %s", key)
+        except ShuttingDown:
+            pass
         except Exception as error:  # noqa: BLE001 (reported in /health; the next start runs it again)
             self.error = f"{type(error).__name__}: {error}"
             log.warning("start-up clean-up failed: %s", self.error)
         finally:
             self.done = True
+
+    def _recorded(self, id_prefix: str) -> bool:
+        """One indexed lookup per file, under the gate for just that: memory and the records' lock stay bounded
+        whatever the size of the library."""
+        with self.gate.open() as usable:
+            if not usable:
+                raise ShuttingDown
+            return self.episodes.records.has_id_starting(id_prefix)
 
     def problems(self) -> list[Problem]:
         if not self.done:

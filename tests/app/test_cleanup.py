@@ -42,5 +42,5 @@ def test_a_file_written_after_the_start_is_never_removed_as_a_crash_leftover(tmp
         started = time.time()
         folder = "podcasts/episodes/new-0123abcd/audio/new-0123abcd.mp3"  # the app's layout, no record yet
         runtime.stores.local.save_stream(folder, io.BytesIO(b"x"), "audio/mpeg")
-        assert runtime.episodes.remove_unrecorded_audio(set(), written_before=started) == []
-        assert runtime.episodes.remove_unrecorded_audio(set(), written_before=time.time() + 1) == [folder]
+        assert runtime.episodes.remove_unrecorded_audio(runtime.records.has_id_starting, started) == []
+        assert runtime.episodes.remove_unrecorded_audio(runtime.records.has_id_starting, time.time() + 1) == [folder]
