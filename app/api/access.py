@@ -9,6 +9,7 @@ until it expires, and void as soon as the token changes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -29,7 +30,12 @@ bearer = HTTPBearer(auto_error=False, description="APP_TOKEN, when the deploymen
 
 
 def _key(token: Secret) -> bytes:
-    return hmac.new(token.get_secret_value().encode(), b"ephitup audio links v1", hashlib.sha256).digest()
+    return _derived_key(token.get_secret_value())
+
+
+@functools.lru_cache(maxsize=2)  # the token in use (and the one before a rotation): a listing signs a link each
+def _derived_key(token: str) -> bytes:
+    return hmac.new(token.encode(), b"ephitup audio links v1", hashlib.sha256).digest()
 
 
 def _signature(token: Secret, episode_id: str, expires: int) -> str:

@@ -13,7 +13,7 @@ from app.api.deps import EpisodeDep, RuntimeDep
 from app.api.limits import check_size, media_type_of
 from app.api.models import EpisodeOut, errors
 from app.api.offload import Offload, OffloadDep
-from app.api.pages import PageDep, link_next
+from app.api.pages import PageDep, page_response
 from app.api.ranges import binary_responses, ranged_response
 from app.episodes import AUDIO_TYPES
 from app.records import Episode
@@ -45,12 +45,11 @@ async def create_episode(
 
 
 @router.get("", response_model=list[EpisodeOut], responses=errors(400))
-def list_episodes(rt: RuntimeDep, page: PageDep, request: Request, response: Response,
-                  user_id: Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)] = None) -> list[EpisodeOut]:
+def list_episodes(rt: RuntimeDep, page: PageDep, request: Request,
+                  user_id: Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)] = None) -> Response:
     """Episodes in creation order, a page at a time (``Link: <...>; rel="next"`` while there are more)."""
     episodes = rt.records.episode_page(page.after, page.limit, user_id)
-    link_next(request, response, page, episodes)
-    return [_out(rt, episode) for episode in episodes]
+    return page_response([_out(rt, episode) for episode in episodes], request, page, episodes)
 
 
 @router.get("/{episode_id}", response_model=EpisodeOut, responses=errors(404))

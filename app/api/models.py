@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from http import HTTPStatus
 from typing import Any, Literal
 
@@ -38,7 +37,7 @@ class EpisodeOut(StoredFileOut):
 
     @classmethod
     def of(cls, episode: Episode, audio_url: str) -> EpisodeOut:
-        return cls.model_validate({**asdict(episode), "audio_url": audio_url})
+        return cls.model_validate({**vars(episode), "audio_url": audio_url})  # vars: asdict deep-copies
 
 
 class SourceOut(StoredFileOut):

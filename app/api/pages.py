@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated, Protocol
 
 from fastapi import Depends, HTTPException, Query, Request, Response
+from pydantic import BaseModel
 
 from app.records import Position
 
@@ -56,9 +57,14 @@ def page_of(limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="records 
 PageDep = Annotated[Page, Depends(page_of)]
 
 
-def link_next(request: Request, response: Response, page: Page, records: Sequence[Keyed]) -> None:
-    """A full page may have a next one: its URL, keeping the request's other parameters (``user_id``)."""
+def page_response(models: Sequence[BaseModel], request: Request, page: Page, records: Sequence[Keyed]) -> Response:
+    """The page as JSON, serialized once: its models are validated already (returned as they are, FastAPI
+    would validate each again for the route's ``response_model``, which stays for the API's description).
+    A full page may have a next one: its URL, keeping the request's other parameters (``user_id``)."""
+    headers = {}
     if len(records) == page.limit:
         last = records[-1]
         url = request.url.include_query_params(cursor=encode((last.created_at, last.id)), limit=page.limit)
-        response.headers["Link"] = f'<{url}>; rel="next"'
+        headers["Link"] = f'<{url}>; rel="next"'
+    body = b"[" + b",".join(model.__pydantic_serializer__.to_json(model) for model in models) + b"]"
+    return Response(body, media_type="application/json", headers=headers)

@@ -12,7 +12,7 @@ from app.api.deps import RuntimeDep, SourceDep
 from app.api.limits import check_size, media_type_of
 from app.api.models import SourceOut, errors
 from app.api.offload import Offload, OffloadDep
-from app.api.pages import PageDep, link_next
+from app.api.pages import PageDep, page_response
 from app.api.ranges import binary_responses, ranged_response
 from app.records import Source
 from app.sources import NotAMediaTypeError
@@ -35,11 +35,10 @@ async def create_source(rt: RuntimeDep, offload: OffloadDep,
 
 
 @router.get("", response_model=list[SourceOut], responses=errors(400))
-def list_sources(rt: RuntimeDep, page: PageDep, request: Request, response: Response) -> list[SourceOut]:
+def list_sources(rt: RuntimeDep, page: PageDep, request: Request) -> Response:
     """Sources in upload order, a page at a time (``Link: <...>; rel="next"`` while there are more)."""
     sources = rt.records.source_page(page.after, page.limit)
-    link_next(request, response, page, sources)
-    return [SourceOut.model_validate(source) for source in sources]
+    return page_response([SourceOut.model_validate(source) for source in sources], request, page, sources)
 
 
 @router.head("/{source_id}/download", response_class=Response, responses=binary_responses("application/octet-stream"),
