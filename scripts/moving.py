@@ -29,7 +29,7 @@ def execute(move: Move, dry_run: bool, concurrency: int, plan: Plan | None = Non
         print("dry run: nothing was changed")
         return Exit.OK
     progress = Progress(len(plan.work), plan.bytes)
-    report = move.run(plan, concurrency, on_done=lambda item: progress.advance(item.size))
+    report = move.run(plan, concurrency, on_done=lambda item, moved: progress.advance(item.size, moved))
     print(f"done: {report.summary()}")
     for item, error in report.failed:
         print(f"  failed: {item.describe()}: {error}")

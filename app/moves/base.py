@@ -30,7 +30,7 @@ class Move(abc.ABC):
     def handlers(self, plan: Plan) -> Mapping[Action, Handler]:
         """The function that carries out each action this move plans."""
 
-    def run(self, plan: Plan, concurrency: int, on_done: Subscriber = lambda _: None) -> Report:
+    def run(self, plan: Plan, concurrency: int, on_done: Subscriber = lambda *_: None) -> Report:
         handlers = self.handlers(plan)
         tasks: list[Task] = [(item, functools.partial(handlers[item.action], item)) for item in plan.items]
         tasks += [(orphan, functools.partial(self.keep_orphan, orphan)) for orphan in plan.orphans]

@@ -12,7 +12,7 @@ from app.storage import StorageError
 
 Handler = Callable[[Item], bool]  # True: already in place, nothing transferred
 Task = tuple[Work, Callable[[], bool]]  # a unit of work, and its handler bound to it
-Subscriber = Callable[[Work], None]  # called once per finished item, success or not
+Subscriber = Callable[[Work, bool], None]  # once per finished item, success or not: True when bytes were moved
 
 
 def _hint(error: Exception) -> str:
@@ -23,7 +23,7 @@ def _hint(error: Exception) -> str:
     return ""
 
 
-def run(tasks: Sequence[Task], concurrency: int, on_done: Subscriber = lambda _: None) -> Report:
+def run(tasks: Sequence[Task], concurrency: int, on_done: Subscriber = lambda *_: None) -> Report:
     """Each task on the pool; an expected failure is reported, a bug propagates."""
     if concurrency < 1:
         raise ValueError(f"--concurrency {concurrency}: must be at least 1")
@@ -32,13 +32,15 @@ def run(tasks: Sequence[Task], concurrency: int, on_done: Subscriber = lambda _:
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ephitup-move") as pool:
         futures = {pool.submit(handle): work for work, handle in tasks}
         for future in as_completed(futures):
-            item = futures[future]
+            item, moved = futures[future], False
             try:
-                (report.skipped if future.result() else report.done).append(item)
+                in_place = future.result()
+                (report.skipped if in_place else report.done).append(item)
+                moved = not in_place
             except RecordNotFoundError:  # the live app deleted it while the move ran: nothing left to move
                 report.gone.append(item)
             except (StorageError, OSError, KeyError, ValueError) as error:
                 report.failed.append((item, f"{type(error).__name__}: {error}{_hint(error)}"))
-            on_done(item)
+            on_done(item, moved)
     report.seconds = time.monotonic() - started
     return report

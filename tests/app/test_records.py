@@ -71,9 +71,17 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise() -> None:
         progress = Progress(4, 4 * 2**20, out, interval=3600)
         for _ in range(4):
             progress.advance(2**20)
-    assert "\r[" + "#" * 30 + "] 4/4 files, 4.0/4.0 MiB" in terminal.getvalue()
-    assert log.getvalue().splitlines()[-1].startswith("progress: 4/4 files, 4.0/4.0 MiB, ")
+    assert "\r[" + "#" * 30 + "] 4/4 files, 4.0/4.0 MiB sent" in terminal.getvalue()
+    assert log.getvalue().splitlines()[-1].startswith("progress: 4/4 files, 4.0/4.0 MiB sent, ")
     assert len(log.getvalue().splitlines()) == 1  # not a line per file: every interval, and at the end
+
+
+def test_a_rerun_whose_files_are_in_place_shows_nothing_sent() -> None:
+    log = io.StringIO()
+    progress = Progress(3, 3 * 2**20, log, interval=3600)
+    for _ in range(3):
+        progress.advance(2**20, moved=False)
+    assert log.getvalue().startswith("progress: 3/3 files (3 already in place), 0.0/3.0 MiB sent, ")
 
 
 def test_a_database_from_before_the_bucket_column_gets_each_episodes_bucket(tmp_path: Path) -> None:

@@ -126,7 +126,9 @@ def test_a_keep_local_rerun_uploads_nothing_and_makes_no_orphan(env, audio, caps
     puts = counted(monkeypatch, S3Storage, "save_file")
     before = snapshot(env)
     assert main(["migrate", "to-s3", "--keep-local"]) == 0
-    assert "plan: 1 items (1 orphan)" in capsys.readouterr().out  # the one file no record knows, as before
+    out, err = capsys.readouterr()
+    assert "plan: 1 items (1 orphan)" in out  # the one file no record knows, as before
+    assert "1/1 files (1 already in place), 0.0/" in err  # the progress says nothing was sent, as the report does
     assert puts == [] and snapshot(env) == before
     assert not [key for key in bucket_state(env) if key.startswith("episodes/_orphans/Show")]
 
