@@ -34,6 +34,7 @@ def nginx(root: Path, work: Path) -> tuple[Process, str]:
     config = work / "nginx.conf"
     config.write_text(f"""
 worker_processes 1;
+{"user root;" if os.geteuid() == 0 else ""}
 daemon off;
 pid {work}/nginx.pid;
 error_log stderr;

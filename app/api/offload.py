@@ -7,9 +7,10 @@ everything else keeps its threads.
 
 Audio streams read on a pool of their own (``STREAM_READERS`` threads per kind of store), one hop at a
 time: a stream holds no thread while its listener is paused, and at most two hops' bytes (one being read,
-one in the socket's buffer). A hop takes 64 KiB chunks from the store, as many as a shared budget allows:
-a few streams move 256 KiB a hop (the per-hop cost is what limits a fast listener), two hundred move
-64 KiB, so memory stays near ``STREAM_MEMORY`` however many listeners there are.
+one in the socket's buffer). A hop takes chunks from the store, as many as a shared budget allows, each
+as large as the budget allowed when the stream opened: a lone disk stream moves 4 MiB a hop in 1 MiB chunks
+(the per-chunk cost is what limits a fast listener), two hundred move 64 KiB, so memory stays near
+``STREAM_MEMORY`` however many listeners there are.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from app.storage import Storage
 
 T = TypeVar("T")
 S3_THREADS = 16  # requests that may wait on S3 at once; the shared pool has 40
-STREAM_CHUNK = 64 * 1024  # what the store yields; a hop joins up to MOST_CHUNKS_A_HOP of them
+STREAM_CHUNK = 64 * 1024  # the smallest read from a store; a hop joins up to MOST_CHUNKS_A_HOP of them
+LARGEST_CHUNK = 2**20  # a disk stream opened while few others run reads this much at a time
 MOST_CHUNKS_A_HOP = 4
 STREAM_MEMORY = 16 * 2**20  # shared by every stream: two hops' bytes each
 
@@ -45,7 +47,16 @@ class Offload:
         limiter = self.s3 if store is not None and store.kind == "s3" else None
         return await anyio.to_thread.run_sync(functools.partial(work, *args), limiter=limiter)
 
-    async def stream(self, store: Storage, chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    def chunk_size(self, store: Storage) -> int:
+        """The read size for a stream opening now: from the disk, large while few streams share the budget (each
+        chunk costs a trip through the middleware and the event loop), down to ``STREAM_CHUNK`` as more open;
+        from S3 always ``STREAM_CHUNK`` (its body is read that way, and the S3 client's buffers come on top)."""
+        # half the fair share: a stream keeps the size it opened with while others open after it
+        fair = STREAM_MEMORY // (4 * MOST_CHUNKS_A_HOP * (self.streams + 1))
+        return STREAM_CHUNK if store.kind == "s3" else max(STREAM_CHUNK, min(LARGEST_CHUNK, fair))
+
+    async def stream(self, store: Storage, chunks: Iterator[bytes],
+                     chunk_size: int = STREAM_CHUNK) -> AsyncIterator[bytes]:
         """``chunks`` for a response body, each hop read on a stream reader once the client took the last.
 
         Starlette's send returns when the bytes are in the socket's buffer and waits first for what was
@@ -55,15 +66,15 @@ class Offload:
         loop, readers = asyncio.get_running_loop(), self.readers["s3" if store.kind == "s3" else "local"]
         self.streams += 1
         try:
-            while hop := await loop.run_in_executor(readers, _take, chunks, self._chunks_a_hop()):
+            while hop := await loop.run_in_executor(readers, _take, chunks, self._chunks_a_hop(chunk_size)):
                 for chunk in hop:  # sent one by one: joined, a hop's bytes would be held twice
                     yield chunk
         finally:
             self.streams -= 1
             getattr(chunks, "close", lambda: None)()  # no read is running: each was awaited to its end
 
-    def _chunks_a_hop(self) -> int:
-        return max(1, min(MOST_CHUNKS_A_HOP, STREAM_MEMORY // (2 * STREAM_CHUNK * self.streams)))
+    def _chunks_a_hop(self, chunk_size: int) -> int:
+        return max(1, min(MOST_CHUNKS_A_HOP, STREAM_MEMORY // (2 * chunk_size * self.streams)))
 
     def close(self) -> None:
         for readers in self.readers.values():

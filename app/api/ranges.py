@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from app.api.models import errors
-from app.api.offload import STREAM_CHUNK, Offload
+from app.api.offload import Offload
 from app.storage import Storage
 
 
@@ -120,8 +120,10 @@ def ranged_response(
     if request.method == "HEAD" or length == 0:
         return Response(status_code=status, headers=base, media_type=content_type)
     # Opened before the response starts, so a vanished object is an error status, not a cut stream.
-    chunks = storage.open_range(key, start, end, chunk_size=STREAM_CHUNK)
-    return StreamingResponse(offload.stream(storage, chunks), status_code=status, headers=base, media_type=content_type)
+    chunk_size = offload.chunk_size(storage)
+    chunks = storage.open_range(key, start, end, chunk_size=chunk_size)
+    return StreamingResponse(offload.stream(storage, chunks, chunk_size), status_code=status, headers=base,
+                             media_type=content_type)
 
 
 def _etag_matches(if_none_match: str | None, etag: str) -> bool:
