@@ -112,6 +112,7 @@ class Watch:
         self.s3: list[Problem] = []
         self.stranded: list[Problem] = []
         self.missing: dict[str, None] = {}  # what plays found gone from its store (deleted behind the app's back)
+        self.pending_count = 0  # as the last ``problems()`` read it
         self.more: list[Callable[[], list[Problem]]] = []  # what other parts report (the start-up clean-up)
 
     def note_missing(self, what: str) -> None:
@@ -182,6 +183,7 @@ class Watch:
                                           f"(deleted outside the app?), the last: {last}. `ephitup orphans` lists "
                                           "every record whose data is gone."))
         count, oldest, last_error = self.records.pending_summary()
+        self.pending_count = count  # for /health's trusted part, without asking again
         found += [*self.s3, *self.stranded, *(problem for report in self.more for problem in report())]
         if oldest is not None and self.clock() - oldest > self.limits.pending_alert_seconds:
             minutes = (self.clock() - oldest) / 60

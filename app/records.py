@@ -154,10 +154,10 @@ class Records:
 
     def pending_summary(self) -> tuple[int, float | None, str | None]:
         """How many uploads are pending, when the oldest was created, and its last error."""
-        (summary,) = self._query("SELECT COUNT(*) AS count, MIN(created_at) AS oldest FROM episodes "
-                                 "WHERE state = 'pending_upload'")
-        last = self._query("SELECT last_error FROM episodes WHERE state = 'pending_upload' ORDER BY created_at LIMIT 1")
-        return int(summary["count"]), summary["oldest"], last[0]["last_error"] if last else None
+        (summary,) = self._query(  # one statement: /health asks on every call, over the network on PostgreSQL
+            "SELECT COUNT(*) AS count, MIN(created_at) AS oldest, (SELECT last_error FROM episodes WHERE state = "
+            "'pending_upload' ORDER BY created_at LIMIT 1) AS last_error FROM episodes WHERE state = 'pending_upload'")
+        return int(summary["count"]), summary["oldest"], summary["last_error"]
 
     def stored_sizes(self) -> list[tuple[float, int, str]]:
         """(created at, bytes, reference) of every episode's audio and every source."""

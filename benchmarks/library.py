@@ -89,6 +89,8 @@ def build_library(data: Path, count: int, database_url: str | None = None, files
                 f"COPY episodes ({', '.join(COLUMNS)}) FROM STDIN") as copy:
             for row in rows():
                 copy.write_row(row)
+        with psycopg.connect(database_url, autocommit=True) as db:
+            db.execute("VACUUM ANALYZE episodes")  # what autovacuum does soon after: the steady state is measured
         return
     with sqlite3.connect(data / RECORDS_FILE) as sqlite:
         sqlite.executemany(f"INSERT INTO episodes ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
@@ -266,8 +268,6 @@ def main() -> None:
                         help="larger libraries get records only, and no orphans figure")
     options = parser.parse_args()
     sizes = [int(size) for size in options.sizes.split(",")]
-    if CLIENT_CPUS:
-        os.sched_setaffinity(0, CLIENT_CPUS)
     with tempfile.TemporaryDirectory(prefix="ephitup-library-") as folder:
         database = postgres_databases(Path(folder)) if options.postgres else None
         libraries = {}
@@ -279,6 +279,8 @@ def main() -> None:
             libraries[size] = library
             print(f"built {size:,} episodes in {time.perf_counter() - began:.1f} s", flush=True)
         empty = libraries.pop(0)
+        if CLIENT_CPUS:  # from here: PostgreSQL, started above, stays on every CPU (it is neither side)
+            os.sched_setaffinity(0, CLIENT_CPUS)
         try:
             rounds = [round_of(libraries, empty, number) for number in range(options.rounds)]
         finally:

@@ -33,7 +33,7 @@ def get_health(rt: RuntimeDep, request: Request) -> JSONResponse:
     report = HealthOut(status=status, problems=[
         ProblemOut(severity=p.severity, message=p.message if trusted else redacted(p.message)) for p in problems])
     if trusted:
-        count = rt.records.pending_summary()[0]
+        count = rt.watch.pending_count  # read by problems() just now
         report.storage = StorageOut(mode=rt.settings.storage.mode, settings=rt.settings.public())
         report.pending_uploads = PendingOut(count=count, episodes=rt.records.oldest_pending_ids(20))
     return JSONResponse(report.model_dump(exclude_none=True),
