@@ -159,11 +159,12 @@ class Records:
             "'pending_upload' ORDER BY created_at LIMIT 1) AS last_error FROM episodes WHERE state = 'pending_upload'")
         return int(summary["count"]), summary["oldest"], summary["last_error"]
 
-    def stored_sizes(self) -> list[tuple[float, int, str]]:
-        """(created at, bytes, reference) of every episode's audio and every source."""
-        rows = self._query("SELECT created_at, size, audio_ref AS ref FROM episodes UNION ALL "
-                           "SELECT created_at, size, ref FROM sources")
-        return [(row["created_at"], row["size"], row["ref"]) for row in rows]
+    def stored_sizes(self) -> Iterator[tuple[float, int, str]]:
+        """(created at, bytes, reference) of every episode's audio and every source, a page at a time."""
+        for row in self._paged("episodes", ("size", "audio_ref")):
+            yield row["created_at"], row["size"], row["audio_ref"]
+        for row in self._paged("sources", ("size", "ref")):
+            yield row["created_at"], row["size"], row["ref"]
 
     def episodes_by_bucket(self, leaving_out: set[str]) -> dict[str, int]:
         """How many episodes have their audio in each bucket (or access point) but those left out: the few
@@ -181,17 +182,21 @@ class Records:
         """Switched to S3 but a local copy is still known: a crash came before it was let go of."""
         return self._episodes("local_key IS NOT NULL AND state = 'stored'")
 
-    def references(self, page: int = 1000) -> Iterator[tuple[str, str]]:
-        """("episode <id>" or "source <id>", reference) of every reference a record holds, read a page at a
-        time (the lock is held for a page, never for the library)."""
+    def references(self) -> Iterator[tuple[str, str]]:
+        """("episode <id>" or "source <id>", reference) of every reference a record holds, a page at a time."""
         for table, columns in (("episodes", ("audio_ref", "local_key", "superseded_ref")), ("sources", ("ref",))):
-            after: Position | None = None
-            while rows := self._query(f"SELECT created_at, id, {', '.join(columns)} FROM {table} WHERE "
-                                      f"{_after(after, None)[0]} ORDER BY created_at, id LIMIT ?",
-                                      (*_after(after, None)[1], page)):
-                for row in rows:
-                    yield from ((f"{table[:-1]} {row['id']}", row[c]) for c in columns if row[c])
-                after = (rows[-1]["created_at"], rows[-1]["id"])
+            for row in self._paged(table, columns):
+                yield from ((f"{table[:-1]} {row['id']}", row[c]) for c in columns if row[c])
+
+    def _paged(self, table: str, columns: tuple[str, ...], page: int = 1000) -> Iterator[Row]:
+        """Every row of ``table`` in (created_at, id) order, read a page at a time: the lock is held for a page,
+        never for the library, and memory holds one page."""
+        after: Position | None = None
+        while rows := self._query(f"SELECT created_at, id, {', '.join(columns)} FROM {table} WHERE "
+                                  f"{_after(after, None)[0]} ORDER BY created_at, id LIMIT ?",
+                                  (*_after(after, None)[1], page)):
+            yield from rows
+            after = (rows[-1]["created_at"], rows[-1]["id"])
 
     def episode_page(self, after: Position | None, limit: int, user_id: str | None = None) -> list[Episode]:
         """At most ``limit`` episodes in creation order after ``after``: stable while records come and go,

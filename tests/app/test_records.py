@@ -120,3 +120,16 @@ def test_the_buckets_are_read_from_their_index_not_from_every_episode(tmp_path: 
         assert "SCAN episodes" not in plan + counted
     finally:
         db.close()
+
+
+def test_a_walk_of_every_row_reads_pages_and_returns_each_row_once_even_when_times_tie(tmp_path: Path) -> None:
+    db = Records(tmp_path / "app.db")
+    try:
+        for n in range(5):  # one created_at for all: the id breaks the tie between pages
+            db.add_episode(id=f"e{n}", name="n", user_id=None, audio_ref=f"podcasts/{n}.mp3", local_key=None,
+                           content_type="audio/mpeg", size=n, sha256="x", state="stored", created_at=100.0)
+        assert [row["id"] for row in db._paged("episodes", ("size",), page=2)] == [f"e{n}" for n in range(5)]
+        assert sorted(size for _, size, _ in db.stored_sizes()) == [0, 1, 2, 3, 4]
+        assert [reference for _, reference in db.references()] == [f"podcasts/{n}.mp3" for n in range(5)]
+    finally:
+        db.close()
