@@ -27,6 +27,7 @@ from app.storage.base import (
 from app.storage.checksums import Readable
 from app.storage.descriptions import Description
 from app.storage.references import safe_key
+from app.storage.sorted_entries import sorted_entries
 
 SIDECARS = ".ephitup/descriptions/"  # a tree of its own: the seed's layout and its listings see no new file
 mimetypes.add_type("audio/mpeg", ".mp3")
@@ -155,15 +156,8 @@ class LocalStorage(Storage):
             yield from self._scan(str(start), folder + "/" if folder else "", prefix)
 
     def _scan(self, directory: str, key_prefix: str, prefix: str) -> Iterator[ObjectStat]:
-        """One folder in key order, as S3 lists ("a.txt" before "a/..."): its names are sorted as plain strings
-        with a folder's ending in "/" and a link's in NUL (which keeps its place), not as DirEntry objects:
-        a folder of a million episodes then costs a list of short strings."""
-        with os.scandir(directory) as scan:
-            names = sorted(entry.name + ("/" if entry.is_dir(follow_symlinks=False) else
-                                         "\0" if entry.is_symlink() else "")
-                           for entry in scan if entry.is_dir(follow_symlinks=False) or entry.is_symlink()
-                           or entry.is_file(follow_symlinks=False))
-        for name in names:
+        """One folder in key order, as S3 lists ("a.txt" before "a/..."), whatever its size (``sorted_entries``)."""
+        for name in sorted_entries(directory):
             key = key_prefix + name.rstrip("/\0")
             if not (key.startswith(prefix) or prefix.startswith(key + "/")) or key.endswith(".part"):
                 continue
