@@ -105,6 +105,13 @@ def test_an_unknown_service_id_is_a_clear_error(render, waits) -> None:
         KeyDeliveryProvider().create({**PROPS, "service_id": "srv-gone"})
 
 
+def test_two_services_of_one_name_are_refused_naming_the_fix(render, waits) -> None:
+    render.add_service("srv-prod2", "ephitup-prod")
+    with pytest.raises(RenderApiError, match="Render has 2 services named 'ephitup-prod'.*renderServiceId"):
+        KeyDeliveryProvider().create(dict(PROPS))
+    assert not env_of(render) and not env_of(render, "srv-prod2")
+
+
 def test_a_service_render_has_not_created_yet_is_waited_for_and_served_at_the_next_up(render, waits) -> None:
     """A stack's first `pulumi up` precedes its service (the blueprint renders it once its outputs exist)."""
     provider, props = KeyDeliveryProvider(), {**PROPS, "service_name": "ephitup-staging"}
