@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import ipaddress
 import os
-import re
 import socket
 import ssl
 import subprocess
@@ -47,6 +46,32 @@ def wait_until(ready: Callable[[], bool], what: str, timeout: float = 60) -> Non
         time.sleep(0.1)
 
 
+def status_mib(pid: int, field: str = "VmRSS:") -> float:
+    """A memory field of ``/proc/<pid>/status`` in MiB (``VmHWM:`` is the peak; exec resets it); 0 once it ended."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and every process it started that still runs (from each process's parent in ``/proc``)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+    found, frontier = [root], [root]
+    while frontier:
+        frontier = [pid for pid, parent in parents.items() if parent in frontier]
+        found += frontier
+    return found
+
+
 class Process:
     def __init__(self, argv: list[str], env: dict[str, str], ready: Callable[[], bool], what: str,
                  cpus: set[int] | None = None) -> None:
@@ -57,8 +82,7 @@ class Process:
         wait_until(ready, what)
 
     def peak_rss_mib(self) -> float:
-        status = Path(f"/proc/{self.popen.pid}/status").read_text()
-        return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE).group(1)) / 1024  # type: ignore[union-attr]
+        return status_mib(self.popen.pid, "VmHWM:")
 
     def stop(self) -> None:
         self.popen.terminate()

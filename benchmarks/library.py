@@ -43,7 +43,7 @@ from app.records import Records
 from app.runtime import Runtime
 from app.settings import Settings
 from app.storage import LocalStorage
-from benchmarks._harness import app_server, median
+from benchmarks._harness import app_server, median, process_tree, status_mib
 
 TOKEN = "bench-token-" + "0" * 32
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -97,16 +97,6 @@ def build_library(data: Path, count: int, database_url: str | None = None, files
                            rows())
 
 
-def _status_mib(pid: int, field: str = "VmRSS:") -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(field):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass  # it ended meanwhile
-    return 0.0
-
-
 def start_up_seconds(library: Library) -> float:
     started = time.perf_counter()
     server, _ = app_server({**library.env, "APP_TOKEN": TOKEN}, APP_CPU)
@@ -128,7 +118,7 @@ def serving_figures(library: Library) -> dict[str, float]:
                     began = time.perf_counter()
                     client.get(url).raise_for_status()
                     latencies.append(time.perf_counter() - began)
-            figures = {"page_ms": median(latencies) * 1000, "rss_mib": _status_mib(server.popen.pid)}
+            figures = {"page_ms": median(latencies) * 1000, "rss_mib": status_mib(server.popen.pid)}
             figures["health_p99_ms"] = _health_under_load(client, base)
         return figures
     finally:
@@ -190,25 +180,10 @@ def measured(argv: list[str], env: dict[str, str] | None = None) -> tuple[float,
                                stderr=subprocess.DEVNULL)
     peaks: dict[int, float] = {}
     while process.poll() is None:
-        for pid in _tree(process.pid):
-            peaks[pid] = max(peaks.get(pid, 0.0), _status_mib(pid, "VmHWM:"))
+        for pid in process_tree(process.pid):
+            peaks[pid] = max(peaks.get(pid, 0.0), status_mib(pid, "VmHWM:"))
         time.sleep(0.01)
     return time.perf_counter() - began, sum(peaks.values())
-
-
-def _tree(root: int) -> list[int]:
-    parents = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(stat.parent.name)] = int(fields[1])
-    found, frontier = [root], [root]
-    while frontier:
-        frontier = [pid for pid, parent in parents.items() if parent in frontier]
-        found += frontier
-    return found
 
 
 def orphans_figures(library: Library) -> dict[str, float]:

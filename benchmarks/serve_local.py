@@ -15,14 +15,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import httpx
 
-from benchmarks._harness import Process, app_server, free_port
+from benchmarks._harness import Process, app_server, free_port, process_tree
 from benchmarks.serve_audio import PER_MEASUREMENT, SIZE, cpu_seconds, listeners, parallel_seconds
 
 STREAMS = (1, 16)
@@ -55,8 +54,7 @@ http {{
 
 def tree_cpu_seconds(pid: int) -> float:
     """The process and its children (nginx's worker does the serving)."""
-    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    return cpu_seconds(pid) + sum(cpu_seconds(int(child)) for child in children)
+    return sum(cpu_seconds(process) for process in process_tree(pid))
 
 
 def main() -> int:
@@ -102,13 +100,13 @@ def main() -> int:
     print(f"{'streams':>8} {'app MiB/s':>10} {'nginx MiB/s':>12} {'app CPU-s/GiB':>14} {'nginx CPU-s/GiB':>16}   "
           "throughput app/nginx (min median max, target >= 0.9)   CPU app/nginx (target <= 1.5)")
     for streams in STREAMS:
-        throughput, cpu = sorted(ratios[("throughput", streams)]), sorted(ratios[("cpu", streams)])
+        throughput, cpu_ratio = sorted(ratios[("throughput", streams)]), sorted(ratios[("cpu", streams)])
         print(f"{streams:8d} {statistics.median(speeds[('app', streams)]):10.0f} "
               f"{statistics.median(speeds[('nginx', streams)]):12.0f} "
               f"{statistics.median(speeds[('app cpu', streams)]):14.2f} "
               f"{statistics.median(speeds[('nginx cpu', streams)]):16.2f}   "
               f"{throughput[0]:.2f} {statistics.median(throughput):.2f} {throughput[-1]:.2f}"
-              f"{'':>37}{cpu[0]:.2f} {statistics.median(cpu):.2f} {cpu[-1]:.2f}")
+              f"{'':>37}{cpu_ratio[0]:.2f} {statistics.median(cpu_ratio):.2f} {cpu_ratio[-1]:.2f}")
     return 0
 
 
