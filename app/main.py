@@ -22,6 +22,7 @@ from app.api.limits import UploadLimit
 from app.api.measure import Measured
 from app.api.models import errors
 from app.api.offload import Offload
+from app.api.sendfile import ZeroCopy
 from app.cleanup import CrashCleanup
 from app.databases import DatabaseUnavailableError
 from app.episodes import EpisodeDeletedError
@@ -117,6 +118,12 @@ def answer_errors(app: FastAPI) -> None:
         return JSONResponse({"detail": "the stored file is missing"}, 410)
 
 
+class App(FastAPI):
+    def build_middleware_stack(self) -> ASGIApp:
+        """Starlette's stack (its error handler outermost) under ``ZeroCopy``, which must see the server's own send."""
+        return ZeroCopy(super().build_middleware_stack())
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The app; settings are read from the environment at startup unless given."""
 
@@ -140,7 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.offload.close()
 
     # No /docs or /redoc: FastAPI's pages load Swagger UI and ReDoc from a public CDN; /openapi.json stays.
-    app = FastAPI(title="ephitup", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = App(title="ephitup", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.add_middleware(UploadLimit, settings=lambda: app.state.runtime.settings)
     app.add_middleware(Measured, metrics=lambda: app.state.runtime.metrics)
     app.add_middleware(TokenGate, token=lambda: app.state.runtime.settings.app_token)  # outermost: runs first

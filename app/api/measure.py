@@ -8,6 +8,7 @@ from collections.abc import Callable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.access import AUDIO_PATH
+from app.api.sendfile import SENDFILE
 from app.metrics import Metrics
 
 DOWNLOAD = re.compile(r"^/api/sources/[^/]+/download$")
@@ -31,6 +32,8 @@ class Measured:
                     metrics.audio_answers.labels(str(status[0])).inc()
             elif message["type"] == "http.response.body" and status[0] in (200, 206):  # the file's bytes only
                 metrics.served.inc(len(message.get("body", b"")))
+            elif message["type"] == SENDFILE:
+                metrics.served.inc(message["count"])
             await send(message)
 
         await self.app(scope, receive, counted)

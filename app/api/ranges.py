@@ -19,7 +19,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from app.api.models import errors
 from app.api.offload import Offload
-from app.storage import Storage
+from app.api.sendfile import FileRangeResponse, offers_sendfile
+from app.storage import FileSender, Storage
 
 
 def binary_responses(media_type: str) -> dict[int | str, dict[str, Any]]:
@@ -120,6 +121,9 @@ def ranged_response(
     if request.method == "HEAD" or length == 0:
         return Response(status_code=status, headers=base, media_type=content_type)
     # Opened before the response starts, so a vanished object is an error status, not a cut stream.
+    if isinstance(storage, FileSender) and offers_sendfile(request.scope):
+        return FileRangeResponse(storage.open_file(key), start, length, status_code=status, headers=base,
+                                 media_type=content_type)
     chunk_size = offload.chunk_size(storage)
     chunks = storage.open_range(key, start, end, chunk_size=chunk_size)
     return StreamingResponse(offload.stream(storage, chunks, chunk_size), status_code=status, headers=base,

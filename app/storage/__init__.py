@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from app.storage.base import (
     ChecksumMismatchError,
+    FileSender,
     InvalidReferenceError,
     ObjectExistsError,
     ObjectNotFoundError,
@@ -21,7 +22,7 @@ from app.storage.local import LocalStorage
 from app.storage.references import Location, build_episode_asset_key, parse_reference, parse_s3_url
 
 __all__ = [
-    "ChecksumMismatchError", "InvalidReferenceError", "LocalStorage", "Location", "ObjectExistsError",
+    "ChecksumMismatchError", "FileSender", "InvalidReferenceError", "LocalStorage", "Location", "ObjectExistsError",
     "ObjectNotFoundError",
     "ObjectStat", "Presigner", "Storage", "StorageAccessDeniedError", "StorageError", "StorageUnavailableError",
     "build_episode_asset_key", "parse_reference", "parse_s3_url",

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import BinaryIO, Protocol, runtime_checkable
 
 from app.storage.checksums import PART_SIZE, FileDigest, Readable, digest_stream
 from app.storage.descriptions import Description
@@ -147,6 +147,14 @@ class Presigner(Protocol):
 
     def presign(self, key: str, expires_in: int = 3600) -> str:
         """A GET URL for ``key``, valid ``expires_in`` seconds."""
+
+
+@runtime_checkable
+class FileSender(Protocol):
+    """A store whose objects are files on this machine, which the server can send itself (the disk; S3 cannot)."""
+
+    def open_file(self, key: str) -> BinaryIO:
+        """``key``'s file, open for reading; missing, it raises ``ObjectNotFoundError``."""
 
 
 class ChunkReader:

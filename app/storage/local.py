@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from app.storage.base import (
     CHUNK_SIZE,
@@ -125,6 +126,9 @@ class LocalStorage(Storage):
                     yield block
 
         return chunks()
+
+    def open_file(self, key: str) -> BinaryIO:
+        return self._existing(key).open("rb")
 
     def stat(self, key: str) -> ObjectStat:
         return _object_stat(safe_key(key), self._existing(key).stat())
