@@ -7,16 +7,13 @@ what ``find_orphans`` returned).
 
 from __future__ import annotations
 
-import sqlite3
-import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import closing
 from dataclasses import dataclass, field
 from itertools import islice
-from pathlib import Path
 
 from app.databases import RECORDS_FILE
+from app.key_merge import KeySort, merged
 from app.records import Records
 from app.storage import InvalidReferenceError, ObjectStat, Storage, StorageError
 from app.storage.stores import Stores
@@ -44,34 +41,31 @@ def listing(storage: Storage) -> Iterator[ObjectStat]:
 
 
 def find_orphans(records: Records, stores: Stores, grace_seconds: float, now: float | None = None) -> Orphans:
-    """Each store's listing merged with the records' references sorted the same way: no stat per record, and
-    memory bounded whatever the size (the references are sorted in a temporary SQLite file)."""
+    """Each store's listing merged with the records' references sorted the same way (``app.key_merge``)."""
     now = time.time() if now is None else now
     found, missing = Orphans(), []
-    with tempfile.TemporaryDirectory(prefix="ephitup-orphans-") as folder, \
-            closing(sqlite3.connect(Path(folder) / "references.db")) as sorter:
-        missing += _sort_references(records, stores, sorter)
+    with KeySort(columns=2) as references:
+        missing += _sort_references(records, stores, references)
         stores_and_orphans: list[tuple[Storage, list[ObjectStat]]] = [(stores.local, found.files)]
         if stores.remote is not None:
             stores_and_orphans.append((stores.remote, found.objects))
         for storage, orphans in stores_and_orphans:
-            known = sorter.execute("SELECT key, record, reference FROM refs WHERE store = ? ORDER BY key",
-                                   (storage.kind,))
-            for stat in _unreferenced(listing(storage), known, missing):
-                if not stat.key.startswith(KEPT_ORPHANS):
+            for key, stat, known in merged(listing(storage), references.in_order(storage.kind)):
+                if stat is None:
+                    missing += [(record, reference, f"{record}: {reference}") for _, record, reference in known]
+                elif not known and not key.startswith(KEPT_ORPHANS):
                     (found.young if now - stat.last_modified.timestamp() < grace_seconds else orphans).append(stat)
     # the live app deletes the record first, then the file: one deleted meanwhile is not missing
     found.missing = [text for record, reference, text in missing if _still_refers(records, record, reference)]
     return found
 
 
-def _sort_references(records: Records, stores: Stores, sorter: sqlite3.Connection) -> list[tuple[str, str, str]]:
-    """Every reference of a listed prefix into ``refs`` (store, key); those the listings cannot answer for (a
-    key outside the listed prefixes, a store this app lacks) are checked one by one: the missing ones."""
-    sorter.execute("CREATE TABLE refs (store TEXT, key TEXT, record TEXT, reference TEXT)")
+def _sort_references(records: Records, stores: Stores, references: KeySort) -> list[tuple[str, str, str]]:
+    """Every reference of a listed prefix, by store: (key, record, reference); those the listings cannot answer
+    for (a key outside the listed prefixes, a store this app lacks) are checked one by one: the missing ones."""
     missing = []
-    references = records.references()
-    while batch := list(islice(references, 1000)):
+    every = records.references()
+    while batch := list(islice(every, 1000)):
         rows = []
         for record, reference in batch:
             try:
@@ -82,26 +76,8 @@ def _sort_references(records: Records, stores: Stores, sorter: sqlite3.Connectio
                     missing.append((record, reference, f"{record}: {reference}"))
             except (StorageError, InvalidReferenceError) as error:
                 missing.append((record, reference, f"{record}: {reference} ({error})"))
-        sorter.executemany("INSERT INTO refs VALUES (?, ?, ?, ?)", rows)
+        references.add(rows)
     return missing
-
-
-def _unreferenced(listed: Iterator[ObjectStat], known: Iterator[tuple[str, str, str]],
-                  missing: list[tuple[str, str, str]]) -> Iterator[ObjectStat]:
-    """A merge of two key-ordered streams: what is listed but not known is yielded, what is known but not
-    listed goes to ``missing``."""
-    reference = next(known, None)
-    for stat in listed:
-        while reference is not None and reference[0] < stat.key:
-            missing.append((reference[1], reference[2], f"{reference[1]}: {reference[2]}"))
-            reference = next(known, None)
-        if reference is None or reference[0] != stat.key:
-            yield stat
-        while reference is not None and reference[0] == stat.key:
-            reference = next(known, None)
-    while reference is not None:
-        missing.append((reference[1], reference[2], f"{reference[1]}: {reference[2]}"))
-        reference = next(known, None)
 
 
 def _still_refers(records: Records, record: str, reference: str) -> bool:

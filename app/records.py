@@ -132,6 +132,13 @@ class Records:
     def episodes(self) -> list[Episode]:
         return self._episodes("TRUE")
 
+    def every_episode(self, page: int = 1000) -> Iterator[Episode]:
+        """Every episode in creation order, read a page at a time (a keyset walk: memory holds one page)."""
+        after: Position | None = None
+        while episodes := self.episode_page(after, page):
+            yield from episodes
+            after = (episodes[-1].created_at, episodes[-1].id)
+
     def pending_uploads(self) -> list[Episode]:
         return self._episodes("state = 'pending_upload'")
 

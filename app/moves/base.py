@@ -23,8 +23,9 @@ class Move(abc.ABC):
         self.remote: Storage = episodes.remote
 
     @abc.abstractmethod
-    def plan(self) -> Plan:
-        """What is left to do, decided from the records and the data folder (and at most one S3 listing)."""
+    def plan(self, held: int | None = None) -> Plan:
+        """What is left to do, decided from the records and the data folder (and at most one S3 listing); a plan
+        only shown (a dry run) keeps its first ``held`` units of work (``Plan.held``)."""
 
     @abc.abstractmethod
     def handlers(self, plan: Plan) -> Mapping[Action, Handler]:
@@ -42,7 +43,7 @@ class Move(abc.ABC):
 
     def located(self, plan: Plan) -> Iterator[tuple[Episode, Location]]:
         """Every episode with where its audio is; what cannot be located goes to the plan's problems."""
-        for episode in self.records.episodes():
+        for episode in self.records.every_episode():
             try:
                 location = self.episodes.stores.where(episode.audio_ref)
             except InvalidReferenceError as error:

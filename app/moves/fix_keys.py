@@ -12,22 +12,22 @@ from app.storage import build_episode_asset_key
 
 
 class FixKeys(Move):
-    def plan(self) -> Plan:
-        plan = Plan()
+    def plan(self, held: int | None = None) -> Plan:
+        plan = Plan(held=held)
         for episode, location in self.located(plan):
             if episode.superseded_ref:  # a run killed after the switch: the old copy still has to go
                 old = self.episodes.stores.where(episode.superseded_ref)
-                plan.items.append(Item(Action.CLEANUP, old.key, location.key, 0, episode.id))
+                plan.add(Item(Action.CLEANUP, old.key, location.key, 0, episode.id))
                 continue
             if location.is_s3:
                 canonical = build_episode_asset_key(episode.user_id, episode.id, PurePosixPath(location.key).name)
                 if location.key != canonical:
-                    plan.items.append(Item(Action.COPY, location.key, canonical, episode.size, episode.id))
+                    plan.add(Item(Action.COPY, location.key, canonical, episode.size, episode.id))
                 elif episode.audio_ref != self.remote.reference(canonical):  # e.g. an access-point ARN
-                    plan.items.append(Item(Action.RELINK, location.key, canonical, 0, episode.id))
+                    plan.add(Item(Action.RELINK, location.key, canonical, 0, episode.id))
             elif episode.audio_ref != self.local.reference(location.key):  # a legacy absolute path
                 if self.local.exists(location.key):
-                    plan.items.append(Item(Action.RELINK, episode.audio_ref, location.key, 0, episode.id))
+                    plan.add(Item(Action.RELINK, episode.audio_ref, location.key, 0, episode.id))
                 else:
                     plan.problems.append(f"episode {episode.id}: {episode.audio_ref} is not at "
                                          f"{self.local.reference(location.key)} under DATA_FOLDER")

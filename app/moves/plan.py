@@ -47,23 +47,42 @@ class OrphanFile(Work):
 
 @dataclass
 class Plan:
+    """The work a move will do. A plan to show (``held``: a dry run) keeps only its first ``held`` units of work:
+    its counts and bytes are of all of it, its memory is not."""
+
     items: list[Item] = field(default_factory=list)
     orphans: list[OrphanFile] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # what cannot be done, and why
     listing: dict[str, ObjectStat] = field(default_factory=dict)  # S3 as the plan saw it (one listing)
+    held: int | None = None  # None: every unit of work is kept (the plan will be carried out)
+    counts: Counter[Action] = field(default_factory=Counter)
+    sizes: Counter[Action] = field(default_factory=Counter)  # bytes, by action
+
+    def add(self, work: Work) -> None:
+        self.counts[work.action] += 1
+        self.sizes[work.action] += work.size
+        if self.held is not None and len(self.items) + len(self.orphans) >= self.held:
+            return
+        if isinstance(work, OrphanFile):
+            self.orphans.append(work)
+        elif isinstance(work, Item):
+            self.items.append(work)
 
     @property
     def work(self) -> list[Work]:
         return [*self.items, *self.orphans]
 
     @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
     def bytes(self) -> int:
-        return sum(work.size for work in self.work)
+        return sum(self.sizes.values())
 
     def summary(self) -> str:
-        counts = Counter(work.action.value for work in self.work)
-        actions = ", ".join(f"{n} {action}" for action, n in sorted(counts.items())) or "nothing to do"
-        return f"{len(self.work)} items ({actions}), {self.bytes / 2**20:.1f} MiB"
+        actions = ", ".join(f"{n} {action.value}" for action, n in sorted(self.counts.items())) or "nothing to do"
+        return f"{self.total} items ({actions}), {self.bytes / 2**20:.1f} MiB"
 
 
 @dataclass

@@ -22,23 +22,23 @@ class ToLocal(Move):
         super().__init__(episodes)
         self.delete_remote = delete_remote
 
-    def plan(self) -> Plan:
-        plan = Plan(listing=self.remote_listing("episodes/") if self.delete_remote else {})
+    def plan(self, held: int | None = None) -> Plan:
+        plan = Plan(held=held, listing=self.remote_listing("episodes/") if self.delete_remote else {})
         for episode, location in self.located(plan):
             if not location.is_s3:
                 key = build_episode_asset_key(episode.user_id, episode.id, PurePosixPath(location.key).name)
                 if key in plan.listing:  # back on disk, but a run killed before its delete left the S3 copy
-                    plan.items.append(Item(Action.DELETE, key, "", 0, episode.id))
+                    plan.add(Item(Action.DELETE, key, "", 0, episode.id))
                 continue
             extension = AUDIO_TYPES.get(episode.content_type, PurePosixPath(location.key).suffix or ".mp3")
             dest = local_audio_key(episode_folder(episode.name, episode.id), extension)
             action = Action.RELINK if self.local_matches(dest, episode) else Action.DOWNLOAD
-            plan.items.append(Item(action, location.key, dest, episode.size, episode.id))
+            plan.add(Item(action, location.key, dest, episode.size, episode.id))
         return plan
 
     def missing_space(self, plan: Plan) -> int:
         """Bytes the disk lacks for the plan's downloads (0 when they fit with headroom)."""
-        needed = sum(item.size for item in plan.items if item.action is Action.DOWNLOAD) + DISK_HEADROOM
+        needed = plan.sizes[Action.DOWNLOAD] + DISK_HEADROOM
         self.local.root.mkdir(parents=True, exist_ok=True)
         return max(0, needed - shutil.disk_usage(self.local.root).free)
 

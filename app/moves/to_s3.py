@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 
 from app.episodes import AUDIO_TYPES, LOCAL_EPISODES, Episodes
+from app.key_merge import KeySort, Row, merged
 from app.moves.base import Move
 from app.moves.plan import Action, Item, OrphanFile, Plan
 from app.moves.runner import Handler
@@ -16,6 +17,8 @@ from app.storage.checksums import digest_file
 from app.storage.references import sanitize_segment
 
 ORPHAN_PREFIX = "episodes/_orphans/"
+LOCAL, UPLOAD, KEPT = "local", "upload", "kept"  # the sort's one group; what a record keeps at a key
+MISSING = "episode {}: {} is missing on disk"
 
 
 def kept_copy_key(s3_key: str) -> str:
@@ -24,34 +27,52 @@ def kept_copy_key(s3_key: str) -> str:
     return f"{LOCAL_EPISODES}{PurePosixPath(name).stem}/audio/{name}"
 
 
+def orphan_key(local_key: str) -> str:
+    """Where an audio file no record knows is kept safe in S3."""
+    return ORPHAN_PREFIX + "/".join(sanitize_segment(part, "_", record_id=False)
+                                    for part in PurePosixPath(local_key[len(LOCAL_EPISODES):]).parts)
+
+
 class ToS3(Move):
     def __init__(self, episodes: Episodes, keep_local: bool = False) -> None:
         super().__init__(episodes)
         self.keep_local = keep_local
 
-    def plan(self) -> Plan:
-        plan = Plan()
-        referenced: set[str] = set()
+    def plan(self, held: int | None = None) -> Plan:
+        """The records' files on the disk merged with its listing in key order (``app.key_merge``): no stat per
+        record, and nothing asked of S3 (a rerun with nothing local left makes no S3 request at all)."""
+        plan = Plan(held=held)
+        with KeySort(columns=5) as on_disk:
+            on_disk.add(self._disk_references(plan))
+            for key, stat, known in merged(self.local.list(LOCAL_EPISODES), on_disk.in_order(LOCAL)):
+                uploads = [row for row in known if row[1] == UPLOAD]
+                for _, _, record_id, dest, size, reference in uploads:
+                    if stat is None:
+                        plan.problems.append(MISSING.format(record_id, reference))
+                    else:
+                        plan.add(Item(Action.UPLOAD, key, dest, size, record_id))
+                if stat is not None and not known and PurePosixPath(key).suffix in set(AUDIO_TYPES.values()):
+                    plan.add(OrphanFile(Action.ORPHAN, key, orphan_key(key), stat.size))
+        return plan
+
+    def _disk_references(self, plan: Plan) -> Iterator[Row]:
+        """What the records keep on the disk: (LOCAL, key, UPLOAD or KEPT, episode id, S3 key, size, reference).
+        An episode in S3 whose local copy is still held is planned here (FINISH); a file outside the listed
+        folder is asked about on its own."""
         for episode, location in self.located(plan):
             if location.is_s3:
-                referenced.add(kept_copy_key(location.key))  # a kept copy is not an orphan
+                yield LOCAL, kept_copy_key(location.key), KEPT, episode.id, "", 0, ""  # a kept copy: no orphan
                 if episode.local_key:  # switched to S3, local copy not yet let go of
-                    referenced.add(episode.local_key)
-                    plan.items.append(Item(Action.FINISH, episode.local_key, location.key, 0, episode.id))
-                continue
-            referenced.add(location.key)
-            if not self.local.exists(location.key):
-                plan.problems.append(f"episode {episode.id}: {episode.audio_ref} is missing on disk")
+                    yield LOCAL, episode.local_key, KEPT, episode.id, "", 0, ""
+                    plan.add(Item(Action.FINISH, episode.local_key, location.key, 0, episode.id))
                 continue
             dest = build_episode_asset_key(episode.user_id, episode.id, PurePosixPath(location.key).name)
-            plan.items.append(Item(Action.UPLOAD, location.key, dest, episode.size, episode.id))
-        for stat in self.local.list(LOCAL_EPISODES):
-            if stat.key not in referenced and PurePosixPath(stat.key).suffix in set(AUDIO_TYPES.values()):
-                dest = ORPHAN_PREFIX + "/".join(
-                    sanitize_segment(part, "_", record_id=False)
-                    for part in PurePosixPath(stat.key[len(LOCAL_EPISODES):]).parts)
-                plan.orphans.append(OrphanFile(Action.ORPHAN, stat.key, dest, stat.size))
-        return plan  # nothing asked of S3: a rerun with nothing local left makes no S3 request at all
+            if location.key.startswith(LOCAL_EPISODES):
+                yield LOCAL, location.key, UPLOAD, episode.id, dest, episode.size, episode.audio_ref
+            elif self.local.exists(location.key):
+                plan.add(Item(Action.UPLOAD, location.key, dest, episode.size, episode.id))
+            else:
+                plan.problems.append(MISSING.format(episode.id, episode.audio_ref))
 
     def handlers(self, plan: Plan) -> Mapping[Action, Handler]:
         return {Action.UPLOAD: self.upload, Action.FINISH: self.finish}

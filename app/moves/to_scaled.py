@@ -34,8 +34,8 @@ class ToScaled(Move):
         super().__init__(episodes)
         self.target = target
 
-    def plan(self) -> Plan:
-        plan = Plan()
+    def plan(self, held: int | None = None) -> Plan:
+        plan = Plan(held=held)
         for episode, location in self.located(plan):
             if not location.is_s3:
                 plan.problems.append(f"episode {episode.id}: its audio is on the disk ({episode.audio_ref}): "
@@ -43,8 +43,8 @@ class ToScaled(Move):
         for source in self.records.sources():
             location = self.episodes.stores.where(source.ref)
             if not location.is_s3:
-                plan.items.append(Item(Action.UPLOAD, location.key, location.key, source.size, source.id))
-        if plan.items:
+                plan.add(Item(Action.UPLOAD, location.key, location.key, source.size, source.id))
+        if plan.total:
             plan.listing = self.remote_listing(UPLOADS)
         return plan
 

@@ -10,7 +10,7 @@ from app.moves import ToLocal, ToS3, ToScaled
 from app.runtime import Runtime
 from scripts.arguments import add_move_options, bind
 from scripts.exit_codes import Exit
-from scripts.moving import execute, move_runtime, print_plan
+from scripts.moving import execute, move_runtime, planned, print_plan
 
 DETAILS = "Reads the app's environment (DATA_FOLDER, S3 settings); safe to kill and rerun."
 
@@ -63,7 +63,7 @@ def migrate_to_s3(options: ToS3Options) -> int:
 def migrate_to_local(options: ToLocalOptions) -> int:
     with move_runtime(options.concurrency) as runtime:
         move = ToLocal(runtime.episodes, delete_remote=options.delete_remote)
-        plan = move.plan()
+        plan = planned(move, options.dry_run)
         missing = move.missing_space(plan)
         if missing:
             print_plan(plan, sys.stderr)
@@ -83,7 +83,7 @@ def _to_scaled(runtime: Runtime, options: ToScaledOptions) -> int:
     target = runtime.target_records()
     try:
         move = ToScaled(runtime.episodes, target)
-        plan = move.plan()
+        plan = planned(move, options.dry_run)
         if plan.problems:
             print_plan(plan, sys.stderr)
             return Exit.USAGE
