@@ -2,6 +2,9 @@
 wait on the size of the library: interrupted writes (``.part`` files older than an hour) and audio written
 just before a crash whose record never came. Only files written before this start are considered, so a
 request's upload in progress is never taken for one; ``/health`` says the clean-up is running until it ends.
+
+Only after a crash: a clean stop leaves a mark on the disk, and any process's first write there takes it away
+(``LocalStorage.take_clean_stop``), so a deploy's restart does not walk a library of a million files again.
 """
 
 from __future__ import annotations
@@ -25,15 +28,19 @@ class CrashCleanup:
     def __init__(self, episodes: Episodes, gate: Gate, clock: Callable[[], float] = time.time) -> None:
         self.episodes, self.gate = episodes, gate
         self.started_at = clock()
-        self.done = False
+        self.finished = episodes.local.take_clean_stop()  # stopped cleanly last time: nothing to look for
+        self.done = self.finished
         self.error: str | None = None
 
     def run(self) -> None:
+        if self.finished:
+            return
         try:
             for key in self.episodes.local.remove_partials():  # never referenced by a record
                 log.info("removed an interrupted write: %s", key)
             for key in self.episodes.remove_unrecorded_audio(self._recorded, written_before=self.started_at):
                 log.info("removed audio a crash left before its record was written: %s", key)
+            self.finished = True
         except ShuttingDown:
             pass
         except Exception as error:  # noqa: BLE001 (reported in /health; the next start runs it again)
@@ -41,6 +48,12 @@ class CrashCleanup:
             log.warning("start-up clean-up failed: %s", self.error)
         finally:
             self.done = True
+
+    def stopped(self) -> None:
+        """The app stopped cleanly (every request and pass ended): unless this start's look was cut short, the
+        next start skips it."""
+        if self.finished:
+            self.episodes.local.mark_clean_stop()
 
     def _recorded(self, id_prefix: str) -> bool:
         """One indexed lookup per file, under the gate for just that: memory and the records' lock stay bounded

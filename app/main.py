@@ -145,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.gather(*background, return_exceptions=True)
             runtime.close()  # waits for a pass still running in its thread
             app.state.offload.close()
+            cleanup.stopped()
 
     # No /docs or /redoc: FastAPI's pages load Swagger UI and ReDoc from a public CDN; /openapi.json stays.
     app = App(title="ephitup", lifespan=lifespan, docs_url=None, redoc_url=None)

@@ -31,6 +31,7 @@ from app.storage.references import safe_key
 from app.storage.sorted_entries import sorted_entries
 
 SIDECARS = ".ephitup/descriptions/"  # a tree of its own: the seed's layout and its listings see no new file
+CLEAN_STOP = ".ephitup/clean-stop"  # there: no process has written here since the app last stopped cleanly
 mimetypes.add_type("audio/mpeg", ".mp3")
 mimetypes.add_type("audio/mp4", ".m4a")
 
@@ -41,6 +42,7 @@ class LocalStorage(Storage):
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self._resolved_root = self.root.resolve()  # once: every key is checked against it
+        self._wrote = False
 
     def path(self, key: str) -> Path:
         """The file for ``key``; refuses keys (and symlinks) that lead outside the root."""
@@ -75,6 +77,9 @@ class LocalStorage(Storage):
 
     def save_stream(self, key: str, stream: Readable, content_type: str, expected_sha256: str | None = None,
                     if_absent: bool = False, description: Description | None = None) -> ObjectStat:
+        if not self._wrote:  # this process may now leave half a write behind, were it to crash
+            self.path(CLEAN_STOP).unlink(missing_ok=True)
+            self._wrote = True
         target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         # Write beside the target, flush to disk, then rename: a crash never leaves half a file.
@@ -172,6 +177,21 @@ class LocalStorage(Storage):
                 yield _object_stat(key, os.stat(path))
             elif Path(path).resolve().is_relative_to(self._resolved_root) and os.path.isfile(path):
                 yield _object_stat(key, os.stat(path))  # a link to a file inside the root
+
+    def take_clean_stop(self) -> bool:
+        """Whether nothing has written here since the app last stopped cleanly (then a crash's leftovers cannot
+        be here); the mark is taken away, as this process writes from now on."""
+        try:
+            self.path(CLEAN_STOP).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def mark_clean_stop(self) -> None:
+        """At the end of a stop with every write finished: the next start need not look for a crash's leftovers."""
+        mark = self.path(CLEAN_STOP)
+        mark.parent.mkdir(parents=True, exist_ok=True)
+        mark.touch()
 
     def remove_partials(self, older_than: float = 3600.0) -> tuple[str, ...]:
         """Delete temporary ``.part`` files an interrupted write left behind; returns their keys.

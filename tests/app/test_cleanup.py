@@ -44,3 +44,34 @@ def test_a_file_written_after_the_start_is_never_removed_as_a_crash_leftover(tmp
         runtime.stores.local.save_stream(folder, io.BytesIO(b"x"), "audio/mpeg")
         assert runtime.episodes.remove_unrecorded_audio(runtime.records.has_id_starting, started) == []
         assert runtime.episodes.remove_unrecorded_audio(runtime.records.has_id_starting, time.time() + 1) == [folder]
+
+
+def test_the_walk_follows_only_a_stop_that_was_not_clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deploy's restart (a clean stop) does not walk the library again; a crash, or another process's write to
+    the disk (a migration, which may crash), brings the walk back at the next start."""
+    from app.cleanup import CrashCleanup
+    from app.runtime import Runtime
+    from app.settings import Settings
+
+    env = {"DATA_FOLDER": str(tmp_path), "STORAGE_MODE": "local"}
+    walks, original = [], LocalStorage.remove_partials
+
+    def counted(self: LocalStorage, older_than: float = 3600.0) -> tuple[str, ...]:
+        walks.append(self.root)
+        return original(self, older_than)
+
+    def start_and_stop() -> None:
+        with LiveApp(env) as client:
+            wait_for(lambda: "clean-up" not in client.get("/health").text, "the clean-up to end")
+
+    monkeypatch.setattr(LocalStorage, "remove_partials", counted)
+    start_and_stop()  # a first start: nothing says the disk is clean
+    start_and_stop()  # after a clean stop
+    assert len(walks) == 1
+    LocalStorage(tmp_path).save_stream("uploads/u/s/x.txt", io.BytesIO(b"x"), "text/plain")  # `ephitup migrate`
+    start_and_stop()
+    assert len(walks) == 2
+    with Runtime.open(Settings.from_env(env)) as runtime:  # a start that crashes: `stopped()` never runs
+        CrashCleanup(runtime.episodes, runtime.gate)
+    start_and_stop()
+    assert len(walks) == 3
