@@ -4,7 +4,9 @@ just before a crash whose record never came. Only files written before this star
 request's upload in progress is never taken for one; ``/health`` says the clean-up is running until it ends.
 
 Only after a crash: a clean stop leaves a mark on the disk, and any process's first write there takes it away
-(``LocalStorage.take_clean_stop``), so a deploy's restart does not walk a library of a million files again.
+(``LocalStorage.take_clean_stop``), so a deploy's restart does not walk a library of a million files again. A
+look that a clean stop cuts short goes on at the next start from the last file it reached (the listing is in
+key order and starts after it), so restarts that come quicker than a walk still finish it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from app.health import Problem
 log = logging.getLogger("ephitup")
 
 
+RESUME = "resume after "  # a clean stop's note when it cut the look short: the last key looked at follows
+
+
 class ShuttingDown(Exception):
     """The app closes its records: the clean-up stops, to run again at the next start."""
 
@@ -28,7 +33,9 @@ class CrashCleanup:
     def __init__(self, episodes: Episodes, gate: Gate, clock: Callable[[], float] = time.time) -> None:
         self.episodes, self.gate = episodes, gate
         self.started_at = clock()
-        self.finished = episodes.local.take_clean_stop()  # stopped cleanly last time: nothing to look for
+        note = episodes.local.take_clean_stop()  # None: a crash (or a first start) since the last clean stop
+        self.finished = note == ""  # the last stop was clean, after a look that had ended: nothing to look for
+        self.reached = note.removeprefix(RESUME) if note else ""  # a look the last stop cut short goes on
         self.done = self.finished
         self.error: str | None = None
 
@@ -38,7 +45,8 @@ class CrashCleanup:
         try:
             for key in self.episodes.local.remove_partials():  # never referenced by a record
                 log.info("removed an interrupted write: %s", key)
-            for key in self.episodes.remove_unrecorded_audio(self._recorded, written_before=self.started_at):
+            for key in self.episodes.remove_unrecorded_audio(self._recorded, written_before=self.started_at,
+                                                             start_after=self.reached, reached=self._reach):
                 log.info("removed audio a crash left before its record was written: %s", key)
             self.finished = True
         except ShuttingDown:
@@ -49,11 +57,16 @@ class CrashCleanup:
         finally:
             self.done = True
 
+    def _reach(self, key: str) -> None:
+        self.reached = key
+
     def stopped(self) -> None:
-        """The app stopped cleanly (every request and pass ended): unless this start's look was cut short, the
-        next start skips it."""
+        """The app stopped cleanly (every request ended): the next start skips the look, or goes on with it from
+        where this one stopped (files before that were looked at; nothing this run wrote is a crash's)."""
         if self.finished:
             self.episodes.local.mark_clean_stop()
+        elif self.error is None:
+            self.episodes.local.mark_clean_stop(RESUME + self.reached)
 
     def _recorded(self, id_prefix: str) -> bool:
         """One indexed lookup per file, under the gate for just that: memory and the records' lock stay bounded

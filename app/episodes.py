@@ -212,22 +212,25 @@ class Episodes:
             episode = self.records.forget_local_copy(episode.id)
         return episode
 
-    def remove_unrecorded_audio(self, recorded: Callable[[str], bool], written_before: float) -> list[str]:
+    def remove_unrecorded_audio(self, recorded: Callable[[str], bool], written_before: float, start_after: str = "",
+                                reached: Callable[[str], None] = lambda key: None) -> list[str]:
         """Audio files this app wrote whose record never came: a crash between writing and recording.
 
         Only files in the app's own layout (``<slug>-<id8>/audio/<slug>-<id8>.<ext>``) for whose id8
         ``recorded`` says no record exists: the request that wrote one never answered, so nobody was told it
         was stored. Other files (the seed's, orphans ``migrate to-s3`` keeps) are left alone, and so is
-        anything written after ``written_before`` (an upload in progress whose record is about to come).
+        anything written after ``written_before`` (an upload in progress whose record is about to come). Files
+        are met in key order from ``start_after``; ``reached`` hears of each once it is dealt with.
         """
         removed = []
-        for stat in self.local.list(LOCAL_EPISODES):
+        for stat in self.local.list(LOCAL_EPISODES, start_after=start_after):
             parts = PurePosixPath(stat.key).parts
             mine = len(parts) == 5 and parts[3] == "audio" and PurePosixPath(parts[4]).stem == parts[2]
             match = APP_FOLDER.search(parts[2]) if mine else None
             if match and stat.last_modified.timestamp() < written_before and not recorded(match["id"]):
                 self.local.delete(stat.key)
                 removed.append(stat.key)
+            reached(stat.key)
         return removed
 
     def delete(self, episode: Episode) -> None:

@@ -32,6 +32,7 @@ from app.storage.sorted_entries import sorted_entries
 
 SIDECARS = ".ephitup/descriptions/"  # a tree of its own: the seed's layout and its listings see no new file
 CLEAN_STOP = ".ephitup/clean-stop"  # there: no process has written here since the app last stopped cleanly
+PARTIALS = ".ephitup/partial"  # every write in progress, in one folder: what a crash cut short is found there
 mimetypes.add_type("audio/mpeg", ".mp3")
 mimetypes.add_type("audio/mp4", ".m4a")
 
@@ -79,11 +80,12 @@ class LocalStorage(Storage):
                     if_absent: bool = False, description: Description | None = None) -> ObjectStat:
         if not self._wrote:  # this process may now leave half a write behind, were it to crash
             self.path(CLEAN_STOP).unlink(missing_ok=True)
+            self.path(PARTIALS).mkdir(parents=True, exist_ok=True)
             self._wrote = True
         target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        # Write beside the target, flush to disk, then rename: a crash never leaves half a file.
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        # Write to the partials' folder (the same disk), flush, then rename: a crash never leaves half a file.
+        fd, tmp = tempfile.mkstemp(dir=self.path(PARTIALS), prefix=f"{target.name}.", suffix=".part")
         hashed = hashlib.sha256()
         try:
             with os.fdopen(fd, "wb") as out:
@@ -155,60 +157,64 @@ class LocalStorage(Storage):
     def _write_sidecar(self, key: str, description: Description) -> None:
         self.save_stream(_sidecar(key), io.BytesIO(description.sidecar()), "application/json")
 
-    def list(self, prefix: str = "") -> Iterator[ObjectStat]:
-        """Files under ``prefix`` in key order; only the prefix's folder is walked, each file stat'ed once.
+    def list(self, prefix: str = "", start_after: str = "") -> Iterator[ObjectStat]:
+        """Files under ``prefix`` in key order (after ``start_after``, as S3's ListObjectsV2 takes it: folders
+        wholly before it are not walked); only the prefix's folder is walked, each file stat'ed once.
 
         A linked file is listed when it stays inside the root; linked folders are not walked (no loops)."""
         folder = prefix.rpartition("/")[0]
         start = self.path(folder) if folder else self._resolved_root
         if start.is_dir():
-            yield from self._scan(str(start), folder + "/" if folder else "", prefix)
+            yield from self._scan(str(start), folder + "/" if folder else "", prefix, start_after)
 
-    def _scan(self, directory: str, key_prefix: str, prefix: str) -> Iterator[ObjectStat]:
+    def _scan(self, directory: str, key_prefix: str, prefix: str, start_after: str) -> Iterator[ObjectStat]:
         """One folder in key order, as S3 lists ("a.txt" before "a/..."), whatever its size (``sorted_entries``)."""
         for name in sorted_entries(directory):
             key = key_prefix + name.rstrip("/\0")
-            if not (key.startswith(prefix) or prefix.startswith(key + "/")) or key.endswith(".part"):
+            if not (key.startswith(prefix) or prefix.startswith(key + "/")) or key.endswith(".part") \
+                    or _wholly_before(key, name.endswith("/"), start_after):
                 continue
             path = os.path.join(directory, name.rstrip("/\0"))
             if name.endswith("/"):
-                yield from self._scan(path, key + "/", prefix)
+                yield from self._scan(path, key + "/", prefix, start_after)
             elif not name.endswith("\0"):
                 yield _object_stat(key, os.stat(path))
             elif Path(path).resolve().is_relative_to(self._resolved_root) and os.path.isfile(path):
                 yield _object_stat(key, os.stat(path))  # a link to a file inside the root
 
-    def take_clean_stop(self) -> bool:
-        """Whether nothing has written here since the app last stopped cleanly (then a crash's leftovers cannot
-        be here); the mark is taken away, as this process writes from now on."""
+    def take_clean_stop(self) -> str | None:
+        """What the app's last clean stop left, taken away (this process writes from now on): None when nothing
+        has stopped cleanly since the last write (a crash, or a first start), else its note."""
+        mark = self.path(CLEAN_STOP)
         try:
-            self.path(CLEAN_STOP).unlink()
+            note = mark.read_text(encoding="utf-8")
         except FileNotFoundError:
-            return False
-        return True
+            return None
+        mark.unlink(missing_ok=True)
+        return note
 
-    def mark_clean_stop(self) -> None:
-        """At the end of a stop with every write finished: the next start need not look for a crash's leftovers."""
+    def mark_clean_stop(self, note: str = "") -> None:
+        """At the end of a stop with every write finished: the next start need not look for a crash's leftovers
+        (or, with a note, where to go on from)."""
         mark = self.path(CLEAN_STOP)
         mark.parent.mkdir(parents=True, exist_ok=True)
-        mark.touch()
+        mark.write_text(note, encoding="utf-8")
 
     def remove_partials(self, older_than: float = 3600.0) -> tuple[str, ...]:
-        """Delete temporary ``.part`` files an interrupted write left behind; returns their keys.
+        """Delete the temporary files interrupted writes left behind; returns their keys.
 
         Only old ones: another process (a migration) may be writing right now.
         """
-        root = self._resolved_root
-        if not root.exists():
+        folder = self.path(PARTIALS)
+        if not folder.is_dir():
             return ()
         removed: builtins.list[str] = []
         deadline = time.time() - older_than
-        for dirpath, _dirs, files in os.walk(root):
-            for name in files:
-                path = Path(dirpath) / name
-                if name.endswith(".part") and path.stat().st_mtime < deadline:
-                    path.unlink(missing_ok=True)
-                    removed.append(path.relative_to(root).as_posix())
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.endswith(".part") and entry.stat().st_mtime < deadline:
+                    os.unlink(entry.path)
+                    removed.append(f"{PARTIALS}/{entry.name}")
         return tuple(removed)
 
     def copy(self, source_key: str, dest_key: str) -> ObjectStat:
@@ -224,6 +230,14 @@ class LocalStorage(Storage):
         if not path.is_file():
             raise ObjectNotFoundError(f"no file {key!r} under DATA_FOLDER ({self.root})")
         return path
+
+
+def _wholly_before(key: str, folder: bool, start_after: str) -> bool:
+    """Whether ``key`` (a folder: every key under it) sorts at or before ``start_after``."""
+    if not folder:
+        return key <= start_after
+    inside = key + "/"
+    return inside < start_after and not start_after.startswith(inside)
 
 
 def _sidecar(key: str) -> str:

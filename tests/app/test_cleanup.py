@@ -75,3 +75,38 @@ def test_the_walk_follows_only_a_stop_that_was_not_clean(tmp_path: Path, monkeyp
         CrashCleanup(runtime.episodes, runtime.gate)
     start_and_stop()
     assert len(walks) == 3
+
+
+def test_a_look_a_clean_stop_cut_short_goes_on_from_where_it_was(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.cleanup import CrashCleanup, ShuttingDown
+    from app.records import Records
+    from app.runtime import Runtime
+    from app.settings import Settings
+
+    local = LocalStorage(tmp_path)
+    leftovers = [f"podcasts/episodes/show-{n}0000000/audio/show-{n}0000000.mp3" for n in range(5)]
+    for key in leftovers:  # audio a crash left before its record came
+        local.save_stream(key, io.BytesIO(b"x"), "audio/mpeg")
+    asked: list[str] = []
+    original, cut_short = Records.has_id_starting, [True, False]
+
+    def lookup(self: Records, prefix: str) -> bool:
+        if len(asked) == 2 and cut_short[0]:
+            raise ShuttingDown  # what the records' gate says once the app stops
+        asked.append(prefix)
+        return original(self, prefix)
+
+    monkeypatch.setattr(Records, "has_id_starting", lookup)
+    env = Settings.from_env({"DATA_FOLDER": str(tmp_path), "STORAGE_MODE": "local"})
+    while cut_short:  # a start the app's stop cuts short after two files, then one left to end
+        time.sleep(0.01)  # the files were written before this start
+        with Runtime.open(env) as runtime:
+            cleanup = CrashCleanup(runtime.episodes, runtime.gate)
+            cleanup.run()
+            cleanup.stopped()
+        cut_short.pop(0)
+    assert asked == ["00000000", "10000000", "20000000", "30000000", "40000000"]  # each looked at once
+    assert [key for key in leftovers if local.exists(key)] == []
+    with Runtime.open(env) as runtime:
+        assert CrashCleanup(runtime.episodes, runtime.gate).finished  # ended: the next start has nothing to do

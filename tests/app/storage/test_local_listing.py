@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import app.storage.local
 import app.storage.sorted_entries
 from app.storage import LocalStorage
 
@@ -36,3 +37,24 @@ def test_a_folder_sorted_on_disk_lists_the_same_keys_in_the_same_order(folder: P
     monkeypatch.setattr(app.storage.sorted_entries, "IN_MEMORY", 2)
     monkeypatch.setattr(app.storage.sorted_entries, "BATCH", 3)
     assert listed(folder) == in_memory
+
+
+@pytest.mark.parametrize("start_after", ["", "a", "a-b/x.mp3", "a.b", "a/", "a/x.mp3", "a/y", "b", "é", "zz"])
+def test_a_listing_after_a_key_is_the_rest_of_the_whole_one_in_order(folder: Path, start_after: str) -> None:
+    """What S3's ListObjectsV2 StartAfter gives, whether or not the key exists."""
+    whole = listed(folder)
+    rest = [stat.key for stat in LocalStorage(folder).list(start_after=start_after)]
+    assert rest == [key for key in whole if key > start_after]
+
+
+def test_folders_wholly_before_the_start_are_not_walked(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    walked: list[str] = []
+    original = app.storage.sorted_entries.sorted_entries
+
+    def recorded(directory: str) -> object:
+        walked.append(Path(directory).relative_to(folder).as_posix())
+        return original(directory)
+
+    monkeypatch.setattr(app.storage.local, "sorted_entries", recorded)
+    assert [stat.key for stat in LocalStorage(folder).list(start_after="a/y/z.mp3")][:2] == ["a0", "b/c/d.mp3"]
+    assert "a b" not in walked and "a-b" not in walked and "a/y" in walked

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.storage import InvalidReferenceError, LocalStorage
+from app.storage.local import PARTIALS
 from tests.support.data import read_all
 
 
@@ -61,12 +62,26 @@ def test_a_listing_leaves_out_links_that_lead_outside(storage: LocalStorage, tmp
 
 
 def test_old_partial_writes_are_removed_and_recent_ones_kept(storage: LocalStorage) -> None:
-    old = storage.root / "uploads" / ".a.pdf.x1.part"
-    recent = storage.root / "uploads" / ".b.pdf.x2.part"
+    storage.save_stream("uploads/kept.pdf", io.BytesIO(b"whole"), "application/pdf")
+    old, recent = storage.path(f"{PARTIALS}/a.pdf.x1.part"), storage.path(f"{PARTIALS}/b.pdf.x2.part")
     for path in (old, recent):
         path.write_bytes(b"half")
     hour_ago = time.time() - 7200
     os.utime(old, (hour_ago, hour_ago))
-    storage.save_stream("uploads/kept.pdf", io.BytesIO(b"whole"), "application/pdf")
-    assert storage.remove_partials() == ("uploads/.a.pdf.x1.part",)
+    assert storage.remove_partials() == (f"{PARTIALS}/a.pdf.x1.part",)
     assert recent.exists() and not old.exists() and read_all(storage, "uploads/kept.pdf") == b"whole"
+
+
+def test_a_write_in_progress_is_in_the_partials_folder_alone(storage: LocalStorage) -> None:
+    """One folder to look in after a crash, whatever the size of the library; none left once a write ends."""
+    seen: list[list[str]] = []
+
+    class Watched(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            seen.append([p.name for p in storage.path(PARTIALS).iterdir()])
+            return super().read(size)
+
+    storage.save_stream("podcasts/episodes/a/audio/a.mp3", Watched(b"x"), "audio/mpeg")
+    assert seen[0] and seen[0][0].startswith("a.mp3.") and seen[0][0].endswith(".part")
+    assert list(storage.path(PARTIALS).iterdir()) == []
+    assert [p.name for p in storage.path("podcasts/episodes/a/audio").iterdir()] == ["a.mp3"]
