@@ -35,7 +35,7 @@ class CrashCleanup:
         self.started_at = clock()
         note = episodes.local.take_clean_stop()  # None: a crash (or a first start) since the last clean stop
         self.finished = note == ""  # the last stop was clean, after a look that had ended: nothing to look for
-        self.reached = note.removeprefix(RESUME) if note else ""  # a look the last stop cut short goes on
+        self.reached = note[len(RESUME):] if note and note.startswith(RESUME) else ""  # cut short: goes on
         self.done = self.finished
         self.error: str | None = None
 

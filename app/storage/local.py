@@ -198,7 +198,9 @@ class LocalStorage(Storage):
         (or, with a note, where to go on from)."""
         mark = self.path(CLEAN_STOP)
         mark.parent.mkdir(parents=True, exist_ok=True)
-        mark.write_text(note, encoding="utf-8")
+        written = mark.with_name(f"{mark.name}.new")
+        written.write_text(note, encoding="utf-8")
+        os.replace(written, mark)  # whole or not at all: a cut note never reads as "clean"
 
     def remove_partials(self, older_than: float = 3600.0) -> tuple[str, ...]:
         """Delete the temporary files interrupted writes left behind; returns their keys.
