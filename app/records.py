@@ -132,12 +132,9 @@ class Records:
     def episodes(self) -> list[Episode]:
         return self._episodes("TRUE")
 
-    def every_episode(self, page: int = 1000) -> Iterator[Episode]:
-        """Every episode in creation order, read a page at a time (a keyset walk: memory holds one page)."""
-        after: Position | None = None
-        while episodes := self.episode_page(after, page):
-            yield from episodes
-            after = (episodes[-1].created_at, episodes[-1].id)
+    def every_episode(self) -> Iterator[Episode]:
+        """Every episode in creation order, read a page at a time (``_paged``: memory holds one page)."""
+        return (_row(Episode, row) for row in self._paged("episodes", tuple(f.name for f in fields(Episode))))
 
     def pending_uploads(self) -> list[Episode]:
         return self._episodes("state = 'pending_upload'")
@@ -199,7 +196,8 @@ class Records:
         """Every row of ``table`` in (created_at, id) order, read a page at a time: the lock is held for a page,
         never for the library, and memory holds one page."""
         after: Position | None = None
-        while rows := self._query(f"SELECT created_at, id, {', '.join(columns)} FROM {table} WHERE "
+        selected = ", ".join(dict.fromkeys(("created_at", "id", *columns)))  # the position's columns, once
+        while rows := self._query(f"SELECT {selected} FROM {table} WHERE "
                                   f"{_after(after, None)[0]} ORDER BY created_at, id LIMIT ?",
                                   (*_after(after, None)[1], page)):
             yield from rows

@@ -1,7 +1,7 @@
 """Audio from the disk with the kernel's ``sendfile(2)``: the bytes go from the page cache to the socket unread.
 
 Streamed through ASGI, every byte of a file is read into Python and written out again, and each chunk
-crosses the middleware and the event loop: the app then used 3x nginx's CPU per GiB with sixteen listeners.
+crosses the middleware and the event loop: CPU per byte that a file server (nginx's ``sendfile on``) does not spend.
 ASGI has no message for a file's byte range (``http.response.pathsend`` sends a whole file, and uvicorn
 implements no file extension at all), so the app offers itself one, ``ephitup.sendfile``, from its outermost
 layer, and only where it can keep it: a connection of uvicorn's h11 server on asyncio's own event loop, as the
