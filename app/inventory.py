@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 from app.databases import RECORDS_FILE
-from app.key_merge import KeySort, merged
+from app.key_merge import merged
 from app.records import Records
 from app.storage import InvalidReferenceError, ObjectStat, Storage, StorageError
+from app.storage.sorted_entries import KeySort
 from app.storage.stores import Stores
 
 PREFIXES = {"local": ("podcasts/", "uploads/"), "s3": ("episodes/", "uploads/")}  # what the app writes

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 
 from app.episodes import AUDIO_TYPES, LOCAL_EPISODES, Episodes
-from app.key_merge import KeySort, Row, merged
+from app.key_merge import Row, merged
 from app.moves.base import Move
 from app.moves.plan import Action, Item, OrphanFile, Plan
 from app.moves.runner import Handler
@@ -15,6 +15,7 @@ from app.recovery.describing import of_episode
 from app.storage import ChecksumMismatchError, StorageError, build_episode_asset_key
 from app.storage.checksums import digest_file
 from app.storage.references import sanitize_segment
+from app.storage.sorted_entries import KeySort
 
 ORPHAN_PREFIX = "episodes/_orphans/"
 LOCAL, UPLOAD, KEPT = "local", "upload", "kept"  # the sort's one group; what a record keeps at a key

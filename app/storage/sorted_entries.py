@@ -14,12 +14,11 @@ import os
 import sqlite3
 import tempfile
 from collections.abc import Iterable, Iterator
-from contextlib import closing
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 IN_MEMORY = 50_000
-BATCH = 10_000
 
 
 def sorted_entries(directory: str) -> Iterator[str]:
@@ -41,16 +40,38 @@ def _marked(entry: os.DirEntry[str]) -> str:
 
 
 def _sorted_on_disk(first: list[str], rest: Iterable[str]) -> Iterator[str]:
-    with tempfile.TemporaryDirectory(prefix="ephitup-listing-") as folder, \
-            closing(sqlite3.connect(Path(folder) / "names.db")) as names:
-        names.execute("CREATE TABLE names (name BLOB)")
-        names.executemany("INSERT INTO names VALUES (?)", ((_bytes(name),) for name in first))
+    with KeySort() as names:  # as bytes: a name that is not valid UTF-8 (surrogate-escaped) sorts by its bytes too
+        names.add(("", _bytes(name)) for name in first)
         first.clear()
-        while batch := list(islice(rest, BATCH)):
-            names.executemany("INSERT INTO names VALUES (?)", ((_bytes(name),) for name in batch))
-        cursor = names.execute("SELECT name FROM names ORDER BY name")
-        while rows := cursor.fetchmany(BATCH):
-            yield from (bytes(row[0]).decode("utf-8", "surrogateescape") for row in rows)
+        names.add(("", _bytes(name)) for name in rest)
+        yield from (bytes(name).decode("utf-8", "surrogateescape") for name, in names.in_order(""))
+
+
+class KeySort:
+    """Rows of (group, key, values ...) added in any order, read back one group at a time in key order, from a
+    temporary SQLite file: memory stays a page however many there are. Keys sort by their bytes (text by its
+    UTF-8, as S3 orders keys)."""
+
+    def __init__(self, columns: int = 0) -> None:
+        self._folder = tempfile.TemporaryDirectory(prefix="ephitup-sort-")
+        self._db = sqlite3.connect(Path(self._folder.name) / "keys.db")
+        self._values = "".join(f", v{n}" for n in range(columns))
+        self._db.execute(f"CREATE TABLE keys (grp, key{self._values})")
+        self._marks = ", ".join("?" * (columns + 2))
+
+    def add(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        self._db.executemany(f"INSERT INTO keys VALUES ({self._marks})", rows)
+
+    def in_order(self, group: str) -> Iterator[tuple[Any, ...]]:
+        """(key, values ...) of ``group``, read as they are taken."""
+        yield from self._db.execute(f"SELECT key{self._values} FROM keys WHERE grp = ? ORDER BY key", (group,))
+
+    def __enter__(self) -> KeySort:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._db.close()
+        self._folder.cleanup()
 
 
 def _bytes(name: str) -> bytes:

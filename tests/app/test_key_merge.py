@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from app.key_merge import KeySort, merged
+from app.key_merge import merged
 from app.storage import ObjectStat
+from app.storage.sorted_entries import KeySort
 
 # around "/" in byte order: "a b" < "a-b" < "a.b" < "a/b" < "a0" < "é"
 KEYS = ["a b", "a-b", "a.b", "a/b", "a/c", "a0", "é"]

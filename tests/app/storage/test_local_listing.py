@@ -35,7 +35,6 @@ def test_a_folder_sorted_on_disk_lists_the_same_keys_in_the_same_order(folder: P
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     in_memory = listed(folder)
     monkeypatch.setattr(app.storage.sorted_entries, "IN_MEMORY", 2)
-    monkeypatch.setattr(app.storage.sorted_entries, "BATCH", 3)
     assert listed(folder) == in_memory
 
 
